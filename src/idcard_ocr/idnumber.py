@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 
@@ -11,6 +13,7 @@ from .model import Area
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+_DIGITS = frozenset("0123456789")  # not str.isdigit(): it accepts "²" and "①", which int() rejects
 
 # Characters an OCR engine returns for a digit, mapped to the digit (X only valid as the last char).
 _TO_DIGIT = str.maketrans({
@@ -25,21 +28,21 @@ _TO_DIGIT = str.maketrans({
 })
 # Digit pairs OCR confuses (OCR-B 3/5, upside-down 6/9 and 4/7, and the usual 1/7, 0/8, 3/8).
 _CONFUSABLE: dict[str, str] = {
-    "0": "86", "1": "74", "2": "7", "3": "58", "4": "71", "5": "36", "6": "958",
-    "7": "142", "8": "3096", "9": "60",
+    "0": "869", "1": "74", "2": "7", "3": "58", "4": "71", "5": "36", "6": "9580",
+    "7": "142", "8": "3096", "9": "608",
 }
 
 
 def check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
+    if len(first17) != 17 or not _DIGITS.issuperset(first17):
         raise ValueError("need 17 digits")
     return CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
 
 
 def checksum_ok(number: str) -> bool:
     return (
-        len(number) == 18 and number[:17].isdigit() and number[17] in "0123456789X"
+        len(number) == 18 and _DIGITS.issuperset(number[:17]) and number[17] in "0123456789X"
         and check_char(number[:17]) == number[17]
     )
 
@@ -60,7 +63,7 @@ def birth_of(number: str) -> str | None:
 
 def sex_of(number: str) -> str | None:
     """男 for an odd sequence digit, 女 for even."""
-    if len(number) < 17 or not number[16].isdigit():
+    if len(number) < 17 or number[16] not in _DIGITS:
         return None
     return "男" if int(number[16]) % 2 else "女"
 
@@ -90,6 +93,8 @@ def lookup_area(code: str) -> Area | None:
     district = name if not code.endswith("00") else None
     if city in ("市辖区", "县"):  # municipalities: the "city" level is a placeholder
         city = prov
+    elif city is not None and "直辖" in city:  # 省直辖县级行政单位 etc.: no city level at all
+        city = None
     return Area(code=code, province=prov, city=city, district=district, historical=historical)
 
 
@@ -100,12 +105,14 @@ def is_plausible(number: str) -> bool:
 
 def clean(raw: str) -> str:
     """Upper-case, drop separators, map letters that stand for digits (X kept only last)."""
-    s = "".join(ch for ch in raw if ch.isalnum() or ch == "|")
+    # NFKC turns full-width and decorated digits (１ ² ①) into ASCII; other non-ASCII is label or noise.
+    raw = unicodedata.normalize("NFKC", raw)
+    s = "".join(ch for ch in raw if (ch.isascii() and ch.isalnum()) or ch in "|×")
     if not s:
         return ""
     head, last = s[:-1], s[-1]
     head = head.translate(_TO_DIGIT)
-    last = "X" if last in "xX×K" else last.translate(_TO_DIGIT)
+    last = "X" if last in "xX×Kk" else last.translate(_TO_DIGIT)
     return (head + last).upper()
 
 
@@ -123,7 +130,8 @@ def repair(raw: str, birth: str | None = None) -> tuple[str, bool]:
         return is_plausible(n) and (want_birth is None or birth_of(n) == want_birth)
 
     if good(s):
-        return s, s != raw.strip()
+        # Separators, width and case are not repairs; a substituted character is.
+        return s, s != re.sub(r"[^0-9A-Z]", "", unicodedata.normalize("NFKC", raw).upper())
     candidates: set[str] = set()
     if len(s) == 17 and s.isdigit() and check_char(s) == "X":
         candidates.add(s + "X")

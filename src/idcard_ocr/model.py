@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field as PField
+from pydantic import BaseModel
+from pydantic import Field as PField
 
 FieldName = Literal[
     "name", "sex", "nation", "birth", "address", "number", "authority", "valid_from", "valid_to"

@@ -1,0 +1,107 @@
+"""idcard-ocr command line: `read` files or folders to JSON lines, `serve` the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Read Chinese resident ID cards, offline.")
+_err = Console(stderr=True)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".heic", ".heif"}
+
+
+def _expand(paths: list[Path]) -> Iterator[Path]:
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            yield p
+
+
+def reading_line(file: str, reading: Any) -> dict[str, Any]:
+    """The JSON-lines record for one image."""
+    return {
+        "file": file,
+        "side": reading.side,
+        "rotation": reading.rotation,
+        "fields": {k: f.model_dump() for k, f in reading.fields.items()},
+        "checks": reading.checks.model_dump(exclude_none=True),
+        "time_ms": reading.time_ms,
+    }
+
+
+def _read_one(path: str) -> dict[str, Any]:
+    # Runs in the parent or a worker process: errors come back as data so the run goes on.
+    from . import read
+    from .errors import IdCardOcrError
+
+    try:
+        return reading_line(path, read(Path(path)))
+    except IdCardOcrError as e:
+        return {"file": path, "error": f"{type(e).__name__}: {e}"}
+    except OSError as e:
+        return {"file": path, "error": f"cannot open file ({e.strerror or type(e).__name__})"}
+
+
+@app.command()
+def read(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders (searched recursively)")],
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Parallel processes")] = 1,
+) -> None:
+    """Recognize images and write one JSON line per image to stdout."""
+    files = [str(p) for p in _expand(paths)]
+    if not files:
+        _err.print("[red]error:[/] no image files found")
+        raise typer.Exit(2)
+    failed = 0
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=_err, disable=len(files) < 2,
+    )
+    with progress:
+        task = progress.add_task("reading", total=len(files))
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                results: Iterator[dict[str, Any]] = pool.map(_read_one, files)
+                failed += _emit(results, progress, task)
+        else:
+            failed += _emit(map(_read_one, files), progress, task)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _emit(results: Iterator[dict[str, Any]], progress: Progress, task: Any) -> int:
+    failed = 0
+    for rec in results:
+        if "error" in rec:
+            failed += 1
+            _err.print(f"[red]error:[/] {rec['file']}: {rec['error']}", highlight=False)
+        else:
+            sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        progress.advance(task)
+    return failed
+
+
+@app.command()
+def sample() -> None:
+    """Read the bundled synthetic sample card and print its JSON line."""
+    from importlib import resources
+
+    from . import read as read_image
+
+    data = resources.files("idcard_ocr").joinpath("data/sample_front.jpg").read_bytes()
+    sys.stdout.write(json.dumps(reading_line("sample_front.jpg", read_image(data)), ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,363 @@
+"""Turn whatever a caller hands us (bytes, path, base64, data URI, array) into upright 8-bit BGR pixels.
+
+Everything goes through Pillow: the file header is read first (Image.open is lazy) so size limits are
+enforced before any pixel is decoded. Error messages name the problem only, never the input.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .errors import DecompressionBomb, ImageError, ImageTooLarge, ImageTooSmall, UndecodableImage
+
+try:  # HEIC/HEIF from phones; a hard dependency, but keep the module importable without it.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover
+    pass
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "MIN_SIDE",
+    "Decoded",
+    "decode",
+    "decode_with_meta",
+]
+
+MIN_SIDE = 15
+MAX_SIDE = 8192
+MAX_PIXELS = 8192 * 8192
+MAX_BYTES = 20 * 1024 * 1024
+
+# Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; aligning it with our cap makes any
+# image Pillow itself complains about one we reject anyway (the warning is turned into an error below).
+if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PIXELS:
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+# Only the formats we promise. Pillow knows many more (EPS would even shell out to Ghostscript), and an
+# untrusted upload must not reach those plugins. (Phone JPEGs that Pillow calls MPO open via "JPEG".)
+FORMATS: tuple[str, ...] = ("JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF", "HEIF", "AVIF")
+
+_EXIF_SOFTWARE = 0x0131
+_EXIF_ORIENTATION = 0x0112
+_MAX_PATH = 4096
+_DATA_URI = re.compile(r"^\s*data:([^,]*?),", re.IGNORECASE | re.DOTALL)
+_B64_TEXT = re.compile(rb"^[A-Za-z0-9+/=_\-\s]+$")
+_WS = re.compile(r"\s+")
+
+ImageInput = bytes | bytearray | memoryview | str | os.PathLike[str] | np.ndarray
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Decoded pixels plus what later checks want to know about the file."""
+
+    pixels: np.ndarray  # H×W×3 uint8 BGR, EXIF-upright
+    format: str  # Pillow's format name ("JPEG", "PNG", "HEIF", ...) or "ndarray"
+    software: str | None  # EXIF Software tag (or PNG "Software" text), e.g. an editor's name
+    original_size: tuple[int, int]  # (width, height) as stored in the file, before EXIF rotation
+    orientation: int = 1  # EXIF orientation that was applied (1 = none)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the upright pixels."""
+        return int(self.pixels.shape[1]), int(self.pixels.shape[0])
+
+
+def decode(
+    image: ImageInput,
+    *,
+    max_bytes: int = MAX_BYTES,
+    min_side: int = MIN_SIDE,
+    max_side: int = MAX_SIDE,
+    max_pixels: int = MAX_PIXELS,
+) -> np.ndarray:
+    """Decode to an upright H×W×3 uint8 BGR array. Raises an ImageError subclass on bad input."""
+    return decode_with_meta(
+        image, max_bytes=max_bytes, min_side=min_side, max_side=max_side, max_pixels=max_pixels
+    ).pixels
+
+
+def decode_with_meta(
+    image: ImageInput,
+    *,
+    max_bytes: int = MAX_BYTES,
+    min_side: int = MIN_SIDE,
+    max_side: int = MAX_SIDE,
+    max_pixels: int = MAX_PIXELS,
+) -> Decoded:
+    """Like decode(), keeping format, EXIF software tag, stored size and applied orientation."""
+    if isinstance(image, np.ndarray):
+        return _from_array(image, min_side=min_side, max_side=max_side, max_pixels=max_pixels)
+    data = _to_bytes(image, max_bytes)
+    return _from_bytes(data, min_side=min_side, max_side=max_side, max_pixels=max_pixels)
+
+
+# --------------------------------------------------------------------------- input -> bytes
+
+
+def _to_bytes(image: object, max_bytes: int) -> bytes:
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        data = bytes(image)
+        # Text that arrived as bytes (a form field, a JSON body): no real image file is pure base64 text.
+        head = data[:16].lstrip()
+        if head[:5].lower() == b"data:" or (data and _B64_TEXT.match(data)):
+            try:
+                text = data.decode("ascii")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None:
+                return _from_text(text, max_bytes)
+        _check_bytes(data, max_bytes)
+        return data
+    if isinstance(image, os.PathLike):
+        return _read_path(Path(os.fspath(image)), max_bytes)
+    if isinstance(image, str):
+        if _looks_like_path(image):
+            return _read_path(Path(image), max_bytes)
+        return _from_text(image, max_bytes)
+    raise UndecodableImage(f"unsupported input type {type(image).__name__}")
+
+
+def _looks_like_path(text: str) -> bool:
+    # A base64 payload may contain "/", so only short single-line strings naming a real file are paths.
+    if not text or len(text) > _MAX_PATH or "\n" in text or "\r" in text or "\x00" in text:
+        return False
+    try:
+        return os.path.exists(text)
+    except (OSError, ValueError):
+        return False
+
+
+def _read_path(path: Path, max_bytes: int) -> bytes:
+    # Messages leave the path out: file names of ID scans often carry the holder's name.
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageTooLarge(f"image file exceeds {max_bytes} bytes")
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except ImageError:
+        raise
+    except OSError as e:
+        raise UndecodableImage(f"image file could not be read ({type(e).__name__})") from None
+    _check_bytes(data, max_bytes)
+    return data
+
+
+def _from_text(text: str, max_bytes: int) -> bytes:
+    m = _DATA_URI.match(text)
+    if m:
+        meta, payload = m.group(1), text[m.end():]
+        if meta.lower().rstrip().endswith(";base64"):
+            return _b64decode(payload, max_bytes)
+        # A non-base64 data URI carries percent-encoded bytes.
+        if len(payload) > 3 * max_bytes:
+            raise ImageTooLarge(f"image data exceeds {max_bytes} bytes")
+        data = unquote_to_bytes(payload)
+        _check_bytes(data, max_bytes)
+        return data
+    return _b64decode(text, max_bytes)
+
+
+def _b64decode(text: str, max_bytes: int) -> bytes:
+    s = _WS.sub("", text)
+    if not s:
+        raise UndecodableImage("empty image data")
+    # Estimate the decoded size before decoding so a huge string is refused cheaply.
+    if len(s) * 3 // 4 > max_bytes + 3:
+        raise ImageTooLarge(f"image data exceeds {max_bytes} bytes")
+    s = s.rstrip("=")
+    if "-" in s or "_" in s:  # urlsafe alphabet
+        s = s.replace("-", "+").replace("_", "/")
+    if len(s) % 4 == 1:
+        raise UndecodableImage("invalid base64 image data")
+    s += "=" * (-len(s) % 4)
+    try:
+        data = base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        raise UndecodableImage("invalid base64 image data") from None
+    _check_bytes(data, max_bytes)
+    return data
+
+
+def _check_bytes(data: bytes, max_bytes: int) -> None:
+    if not data:
+        raise UndecodableImage("empty image data")
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"image data exceeds {max_bytes} bytes")
+
+
+# --------------------------------------------------------------------------- bytes -> pixels
+
+
+def _formats() -> list[str]:
+    # Image.open raises KeyError for a name no plugin registered (AVIF/HEIF depend on the build).
+    Image.init()
+    return [f for f in FORMATS if f in Image.OPEN]
+
+
+def _check_size(w: int, h: int, *, min_side: int, max_side: int, max_pixels: int) -> None:
+    if w * h > max_pixels:
+        raise DecompressionBomb(f"image of {w * h} pixels exceeds the limit of {max_pixels}")
+    if max(w, h) > max_side:
+        raise ImageTooLarge(f"image side {max(w, h)} px exceeds {max_side} px")
+    if min(w, h) < min_side:
+        raise ImageTooSmall(f"image side {min(w, h)} px is under {min_side} px")
+
+
+def _from_bytes(data: bytes, *, min_side: int, max_side: int, max_pixels: int) -> Decoded:
+    with warnings.catch_warnings():
+        # Pillow's bomb check only warns between MAX_IMAGE_PIXELS and twice that: make it an error.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data), formats=_formats())
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise DecompressionBomb("image dimensions exceed the pixel limit") from None
+        except Exception as e:  # plugins raise many types on malformed headers
+            raise UndecodableImage(f"not a decodable image ({type(e).__name__})") from None
+        with im:
+            fmt = str(im.format or "unknown")
+            w, h = im.size
+            _check_size(w, h, min_side=min_side, max_side=max_side, max_pixels=max_pixels)
+            software = _software(im)
+            orientation = _orientation(im)
+            try:
+                im.load()  # first frame only for GIF/WebP/TIFF/MPO: Image.open sits on frame 0
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+                raise DecompressionBomb("image dimensions exceed the pixel limit") from None
+            except Exception as e:
+                raise UndecodableImage(f"image data is corrupt or truncated ({type(e).__name__})") from None
+            upright = _transpose(im, orientation)
+            pixels = _to_bgr(upright)
+    return Decoded(
+        pixels=pixels, format=fmt, software=software, original_size=(w, h), orientation=orientation
+    )
+
+
+def _software(im: Image.Image) -> str | None:
+    value: object = None
+    try:
+        value = im.getexif().get(_EXIF_SOFTWARE)
+    except Exception:  # a broken EXIF block should not make the image unreadable
+        value = None
+    if value is None:
+        value = im.info.get("Software") or im.info.get("software")  # PNG text chunk
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\x00", "").strip()
+    return value[:200] or None
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _transpose(im: Image.Image, orientation: int) -> Image.Image:
+    if orientation == 1:
+        return im
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception:  # malformed EXIF: keep the pixels as stored rather than fail
+        return im
+
+
+def _to_bgr(im: Image.Image) -> np.ndarray:
+    try:
+        return _to_bgr_unchecked(im)
+    except ImageError:
+        raise
+    except Exception as e:
+        raise UndecodableImage(f"unsupported image mode ({type(e).__name__})") from None
+
+
+def _to_bgr_unchecked(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # Pillow's convert("L") clips 16-bit values instead of scaling them.
+        gray = _scale_to_u8(np.asarray(im))
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        mode in ("P", "L", "RGB") and "transparency" in im.info
+    )
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        rgb = Image.alpha_composite(white, rgba).convert("RGB")
+    elif mode == "RGB":
+        rgb = im
+    else:  # 1, L, P, CMYK, YCbCr, LAB, HSV, RGBX ...
+        rgb = im.convert("RGB")
+    arr = np.asarray(rgb, dtype=np.uint8)
+    return np.ascontiguousarray(arr[:, :, ::-1])
+
+
+def _scale_to_u8(a: np.ndarray) -> np.ndarray:
+    """Map an integer or float array to uint8, treating >8-bit integer data as 16-bit."""
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255
+    if np.issubdtype(a.dtype, np.floating):
+        f = np.nan_to_num(a.astype(np.float64))
+        if f.size and f.max() <= 1.0:
+            f = f * 255.0
+        return np.clip(np.rint(f), 0, 255).astype(np.uint8)
+    if np.issubdtype(a.dtype, np.integer):
+        wide = a.astype(np.int64)
+        if a.dtype.itemsize >= 2 and wide.size and wide.max() > 255:
+            wide = wide // 257  # 16-bit range onto 8-bit
+        return np.clip(wide, 0, 255).astype(np.uint8)
+    raise UndecodableImage("unsupported array dtype")
+
+
+# --------------------------------------------------------------------------- ndarray -> pixels
+
+
+def _from_array(a: np.ndarray, *, min_side: int, max_side: int, max_pixels: int) -> Decoded:
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or a.size == 0:
+        raise UndecodableImage("array is not a gray, BGR or BGRA image")
+    h, w = int(a.shape[0]), int(a.shape[1])
+    _check_size(w, h, min_side=min_side, max_side=max_side, max_pixels=max_pixels)
+    try:
+        u8 = _scale_to_u8(a)
+    except ImageError:
+        raise
+    except Exception as e:
+        raise UndecodableImage(f"unsupported array ({type(e).__name__})") from None
+    if u8.ndim == 2:
+        bgr = np.repeat(u8[:, :, None], 3, axis=2)
+    elif u8.shape[2] == 4:
+        # Flatten BGRA on white, as for files with alpha.
+        alpha = u8[:, :, 3:4].astype(np.uint16)
+        bgr = ((u8[:, :, :3].astype(np.uint16) * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+    else:
+        bgr = u8
+    return Decoded(
+        pixels=np.ascontiguousarray(bgr, dtype=np.uint8),
+        format="ndarray",
+        software=None,
+        original_size=(w, h),
+    )

@@ -1,0 +1,89 @@
+"""The one module that touches rapidocr / onnxruntime.
+
+rapidocr's call flags (use_det/use_cls/use_rec) stick to its engine object, so we keep its three stage
+models and call them directly instead: text detection, the 0/180 line classifier and recognition.
+One Engine per process; it is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+
+
+@dataclass
+class Line:
+    """A detected text line: 4 corners (clockwise from top-left) and the detector's score."""
+
+    quad: np.ndarray  # float32 (4, 2)
+    score: float
+
+
+class Engine:
+    def __init__(self, threads: int | None = None) -> None:
+        from rapidocr import RapidOCR  # heavy import, only when an engine is made
+
+        n = threads or int(os.environ.get("IDCARD_OCR_THREADS", "0")) or min(2, os.cpu_count() or 1)
+        params = {
+            "Global.log_level": "error",
+            "EngineConfig.onnxruntime.intra_op_num_threads": n,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "Det.limit_type": "max",
+            "Det.limit_side_len": 960,
+        }
+        self.ocr = RapidOCR(params=params)
+        self._det = self.ocr._load_det_model()
+        self._cls = self.ocr._load_cls_model()
+        self._rec = self.ocr._load_rec_model()
+
+    def detect(self, img: np.ndarray, max_side: int = 960, box_thresh: float = 0.5) -> list[Line]:
+        """Text lines in img (BGR). The image is scaled so its long side is at most max_side."""
+        self._det.limit_side_len = max_side
+        self._det.postprocess_op.box_thresh = box_thresh
+        out = self._det(img)
+        if out.boxes is None:
+            return []
+        return [Line(np.asarray(b, dtype=np.float32), float(s)) for b, s in zip(out.boxes, out.scores)]
+
+    def recognize(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        """Text and confidence of each upright line crop (BGR), in one batched pass."""
+        if not crops:
+            return []
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        out = self._rec(TextRecInput(img=crops))
+        return [(t, float(s)) for t, s in zip(out.txts, out.scores)]
+
+    def upside_down(self, crops: list[np.ndarray]) -> list[float]:
+        """Probability that each line crop is rotated 180 degrees."""
+        if not crops:
+            return []
+        out = self._cls(crops)
+        return [float(p) if label == "180" else 1.0 - float(p) for label, p in out.cls_res]
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, created on first use."""
+    global _engine
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                _engine = Engine()
+    return _engine
+
+
+def warm_up() -> Engine:
+    """Load the models and run each stage once, so the first real request does not pay for it."""
+    eng = get_engine()
+    img = np.full((64, 256, 3), 255, np.uint8)
+    img[20:44, 20:236] = 0
+    eng.detect(img)
+    eng.recognize([img])
+    eng.upside_down([img])
+    return eng

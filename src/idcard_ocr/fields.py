@@ -1,0 +1,191 @@
+"""Read the fields of a straightened card.
+
+Lines are detected on the canonical card, the side and the 0/180 flip are chosen by fitting the lines
+to each side's layout (with the line classifier's vote), and only the lines inside field bands are
+recognized, in one batch. A side is accepted only when its key text reads back (the number on the
+front, the title or the validity dates on the back), so a bank card or a page of text gives nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from . import normalize as nz
+from .boxes import Box, crop
+from .engine import Engine
+from .idnumber import repair
+from .layout import (
+    BACK_BANDS,
+    CANON_H,
+    CANON_W,
+    FRONT_BANDS,
+    LABELS,
+)
+
+_DET_SIDE = 704  # detection size for the canonical card: 2.5 mm text stays ~20 px tall
+
+
+@dataclass
+class ReadField:
+    value: str
+    confidence: float
+    quad: np.ndarray  # canonical px, upright card
+
+
+@dataclass
+class CardText:
+    side: str  # front | back
+    flipped: bool  # the canonical image was upside down
+    fields: dict[str, ReadField] = field(default_factory=dict)
+    number_repaired: bool = False
+
+
+def _in(b: Box, rect: tuple[float, float, float, float]) -> bool:
+    x0, y0, x1, y1 = rect
+    return x0 <= b.cx <= x1 and y0 <= b.cy <= y1
+
+
+def _strip_labels(text: str) -> str:
+    return nz.strip_label(text.replace(" ", ""), LABELS)
+
+
+def _union(quads: list[np.ndarray]) -> np.ndarray:
+    pts = np.concatenate(quads)
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+
+def _rows(boxes: list[Box]) -> list[list[Box]]:
+    """Group boxes into text rows (top to bottom), each row left to right."""
+    rows: list[list[Box]] = []
+    for b in sorted(boxes, key=lambda b: b.cy):
+        if rows and abs(b.cy - np.mean([r.cy for r in rows[-1]])) < 0.45 * (b.y1 - b.y0):
+            rows[-1].append(b)
+        else:
+            rows.append([b])
+    return [sorted(r, key=lambda b: b.x0) for r in rows]
+
+
+_NUM_RE = re.compile(r"[0-9OoDQIl|ZSBxX×K]{15,20}")
+
+
+def _pick(boxes: list[Box], band_name: str, bands: dict) -> list[Box]:
+    band = bands[band_name]
+    return [b for b in boxes if band.holds(b.cx, b.cy)]
+
+
+def read_side(card: np.ndarray, side: str, flipped: bool, boxes: list[Box], eng: Engine) -> CardText | None:
+    """The fields of one side, or None when its key text does not read back."""
+    upright = np.ascontiguousarray(card[::-1, ::-1]) if flipped else card
+    got = _read_front(upright, boxes, eng) if side == "front" else _read_back(upright, boxes, eng)
+    if got is not None:
+        got.flipped = flipped
+    return got
+
+
+def _recognize(card: np.ndarray, groups: dict[str, list[Box]], eng: Engine) -> dict[str, list[tuple[Box, str, float]]]:
+    """Recognize every box of every group in one batch."""
+    flat = [(k, b) for k, bs in groups.items() for b in bs]
+    texts = eng.recognize([crop(card, b) for _, b in flat])
+    out: dict[str, list[tuple[Box, str, float]]] = {k: [] for k in groups}
+    for (k, b), (t, s) in zip(flat, texts):
+        out[k].append((b, t, s))
+    return out
+
+
+def _field(items: list[tuple[Box, str, float]], value: str, factor: float = 1.0) -> ReadField:
+    conf = float(np.mean([s for _, _, s in items])) if items else 0.0
+    return ReadField(value, max(0.0, min(1.0, conf * factor)), _union([b.quad for b, _, _ in items]))
+
+
+def _text(items: list[tuple[Box, str, float]]) -> str:
+    return "".join(t for _, t, _ in items).replace(" ", "")
+
+
+def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine) -> CardText | None:
+    groups = {k: _pick(boxes, k, FRONT_BANDS) for k in FRONT_BANDS}
+    groups["number"] = [b for b in groups["number"] if b.w > 12]
+    if not groups["number"]:
+        return None
+    read = _recognize(card, groups, eng)
+    num_items = [it for it in read["number"] if _NUM_RE.search(it[1].replace(" ", ""))]
+    if not num_items:
+        return None
+    out = CardText("front", False)
+    f = out.fields
+
+    birth_items = read["birth"]
+    birth = nz.parse_birth(_text(birth_items)) if birth_items else None
+    if birth:
+        f["birth"] = _field(birth_items, birth)
+
+    raw = max((_NUM_RE.search(t.replace(" ", "")).group(0) for _, t, _ in num_items), key=len)  # type: ignore[union-attr]
+    number, repaired = repair(raw, birth)
+    f["number"] = _field(num_items, number, 1.0 if len(number) == 18 else 0.5)
+    out.number_repaired = repaired
+
+    name_items = [it for it in read["name"] if _strip_labels(it[1])]
+    name = "".join(_strip_labels(t) for _, t, _ in name_items)
+    if name:
+        f["name"] = _field(name_items, name)
+
+    sn_items = read["sex_nation"]
+    sn = _text(sn_items)
+    if sn:
+        head, _, tail = sn.partition("民族")
+        if not tail:  # label misread: the nation follows the sex character
+            m = re.search("[男女]", sn)
+            head, tail = (sn[: m.end()], sn[m.end():]) if m else (sn, "")
+        sex = nz.normalize_sex(head)
+        nat = nz.snap_nation(_strip_labels(tail)) if tail else None
+        sex_items = [it for it in sn_items if re.search("[男女]", it[1])] or sn_items
+        nat_items = [it for it in sn_items if it[1].partition("民族")[2] or not re.search("[男女性别]", it[1])]
+        if sex:
+            f["sex"] = _field(sex_items, sex)
+        if nat:
+            f["nation"] = _field(nat_items or sn_items, nat[0], nat[1])
+
+    addr_items = [it for it in read["address"] if _strip_labels(it[1])]
+    addr_rows = _rows([b for b, _, _ in addr_items])
+    by_box = {id(b): (b, t, s) for b, t, s in addr_items}
+    ordered = [by_box[id(b)] for row in addr_rows for b in row]
+    addr = nz.join_address([_strip_labels(t) for _, t, _ in ordered])
+    if addr:
+        f["address"] = _field(ordered, addr)
+    return out
+
+
+def _read_back(card: np.ndarray, boxes: list[Box], eng: Engine) -> CardText | None:
+    groups = {k: _pick(boxes, k, BACK_BANDS) for k in BACK_BANDS}
+    read = _recognize(card, groups, eng)
+    title = _text(read["title"])
+    validity_items = read["validity"]
+    vfrom, vto = nz.parse_validity(_text(validity_items)) if validity_items else (None, None)
+    titled = any(k in title for k in ("居民身份证", "身份证", "中华人民共和国", "共和国"))
+    if not titled and not vfrom:
+        return None
+    out = CardText("back", False)
+    f = out.fields
+    auth_items = [it for it in read["authority"] if _strip_labels(it[1])]
+    auth = "".join(_strip_labels(t) for _, t, _ in auth_items)
+    if auth:
+        f["authority"] = _field(auth_items, auth)
+    if vfrom:
+        f["valid_from"] = _field(validity_items, vfrom)
+    if vto:
+        f["valid_to"] = _field(validity_items, vto)
+    return out
+
+
+def warp_quad_back(quad_canon: np.ndarray, h_inv: np.ndarray, flipped: bool) -> np.ndarray:
+    """Canonical upright-card px -> original image px."""
+    q = quad_canon.astype(np.float32)
+    if flipped:
+        q = np.array([CANON_W, CANON_H], np.float32) - q
+        q = np.roll(q, 2, axis=0)
+    return cv2.perspectiveTransform(q.reshape(-1, 1, 2), h_inv).reshape(-1, 2)

@@ -1,0 +1,169 @@
+"""decode -> locate -> read fields -> normalize/check -> Reading."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from . import normalize as nz
+from .boxes import to_boxes
+from .decode import decode
+from .engine import Engine, get_engine
+from .fields import CardText, read_side, warp_quad_back
+from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
+from .layout import CANON_H, CANON_W, REFIT_TOLERANCE_MM
+from .locate import homography, outline_quads, rotation_of, straighten, text_cluster_quads
+from .model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
+from .orient import detect_lines, hypotheses
+from .refine import fit
+
+ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
+_MAX_OUTLINES = 4  # outline candidates tried before falling back to text clusters
+_MIN_ANCHORS = 3  # layout anchors a card must show to be read at all
+
+
+def _overlaps(q: np.ndarray, others: list[np.ndarray]) -> bool:
+    for o in others:
+        inter, _ = cv2.intersectConvexConvex(q.astype(np.float32), o.astype(np.float32))
+        if inter > 0.3 * min(cv2.contourArea(q), cv2.contourArea(o)):
+            return True
+    return False
+
+
+def _to_card(quad: np.ndarray, ct: CardText) -> Card:
+    h_inv = np.linalg.inv(homography(quad))
+    final = np.roll(quad, 2, axis=0) if ct.flipped else quad
+    fields = {
+        k: Field(
+            value=f.value,
+            confidence=round(f.confidence, 4),
+            box=[(round(float(x), 1), round(float(y), 1)) for x, y in warp_quad_back(f.quad, h_inv, ct.flipped)],
+        )
+        for k, f in ct.fields.items()
+    }
+    return Card(
+        side=ct.side,  # type: ignore[arg-type]
+        rotation=rotation_of(final),  # type: ignore[arg-type]
+        quad=[(round(float(x), 1), round(float(y), 1)) for x, y in final],
+        fields=fields,
+    )
+
+
+def _corrected_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """The image quad whose straightening equals `transform` applied after straightening `quad`."""
+    corners = np.array([[0, 0], [CANON_W, 0], [CANON_W, CANON_H], [0, CANON_H]], np.float32).reshape(-1, 1, 2)
+    in_old = cv2.perspectiveTransform(corners, np.linalg.inv(transform))
+    return cv2.perspectiveTransform(in_old, np.linalg.inv(homography(quad))).reshape(4, 2)
+
+
+def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarray, CardText] | None:
+    """Read the card under a candidate quad, re-straightening it onto the layout's anchors when off."""
+    for h in hypotheses(straighten(img, quad), eng):
+        q, boxes, f = quad, h.boxes, h.fit
+        card = None
+        for _ in range(2):
+            if f.transform is None or f.residual_mm < REFIT_TOLERANCE_MM:
+                break
+            q = _corrected_quad(q, f.transform)
+            card = straighten(img, q)
+            boxes = to_boxes(detect_lines(card, eng), h.flipped)
+            f = fit(boxes, h.side, h.flipped)
+        if f.anchors < _MIN_ANCHORS:
+            continue
+        ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng)
+        if ct is not None:
+            return q, ct
+    return None
+
+
+def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list[tuple[Card, CardText]]:
+    found: list[tuple[Card, CardText]] = []
+    quads: list[np.ndarray] = []
+
+    def attempt(cands: list[np.ndarray]) -> None:
+        for q in cands:
+            if _overlaps(q, quads):
+                continue
+            got = read_quad(img, q, eng)
+            if got is not None:
+                quads.append(got[0])
+                found.append((_to_card(*got), got[1]))
+            if len(found) >= 2:
+                return
+
+    t = time.perf_counter()
+    outlines = outline_quads(img)[:_MAX_OUTLINES]
+    timings["locate_ms"] = (time.perf_counter() - t) * 1000
+    attempt(outlines)
+    if not found:
+        t = time.perf_counter()
+        lines = eng.detect(img, max_side=960)
+        attempt(text_cluster_quads(lines, img.shape[:2]))
+        timings["fallback_ms"] = (time.perf_counter() - t) * 1000
+    return found
+
+
+def _checks(fields: dict[str, Field], repaired: bool) -> Checks:
+    c = Checks(number_repaired=repaired)
+    number = fields["number"].value if "number" in fields else None
+    if number and len(number) == 18:
+        c.checksum = checksum_ok(number)
+        area = lookup_area(number[:6])
+        c.area_known = area is not None
+        c.area = area
+        if "birth" in fields:
+            c.birth_matches = birth_of(number) == fields["birth"].value
+        if "sex" in fields:
+            c.sex_matches = sex_of(number) == fields["sex"].value
+    elif number:
+        c.checksum = False
+    birth = fields["birth"].value if "birth" in fields else (birth_of(number) if number else None)
+    if birth and "valid_from" in fields and "valid_to" in fields:
+        c.validity_term_ok = nz.validity_term_ok(birth, fields["valid_from"].value, fields["valid_to"].value)
+    return c
+
+
+def read(
+    image: ImageInput, side: Literal["auto", "front", "back"] = "auto", engine: Engine | None = None
+) -> Reading:
+    """Read every ID card side in an image.
+
+    `side` states what the caller expects; the Reading always reports the side actually found, so a
+    caller can tell a reversed side from a match.
+    """
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    img = decode(image)
+    timings["decode_ms"] = (time.perf_counter() - t0) * 1000
+    eng = engine or get_engine()
+    found = _find_cards(img, eng, timings)
+
+    fields: dict[str, Field] = {}
+    repaired = False
+    for card, ct in found:
+        keys = FRONT_FIELDS if card.side == "front" else BACK_FIELDS
+        for k in keys:
+            if k in card.fields and k not in fields:
+                fields[k] = card.fields[k]
+        repaired = repaired or ct.number_repaired
+    sides = {c.side for c, _ in found}
+    out_side = "both" if len(sides) == 2 else (sides.pop() if sides else "none")
+    total = (time.perf_counter() - t0) * 1000
+    h, w = img.shape[:2]
+    return Reading(
+        side=out_side,  # type: ignore[arg-type]
+        rotation=found[0][0].rotation if found else 0,
+        fields=fields,
+        checks=_checks(fields, repaired),
+        cards=[c for c, _ in found],
+        image_size=(w, h),
+        timings_ms={k: round(v, 1) for k, v in timings.items()},
+        time_ms=round(total, 1),
+    )
+
+
+__all__ = ["ImageInput", "read"]

@@ -1,0 +1,121 @@
+"""Fit a roughly straightened card onto the layout, using lines whose place never depends on the holder.
+
+Front: the left end of each printed label row (姓名 性别 出生 住址 公民身份号码), the 民族 label, and both
+ends of the number strip (18 fixed-pitch characters). Back: both ends of 中华人民共和国 and 居民身份证
+and the left ends of 签发机关 and 有效期限. A homography through these points removes what the card
+outline could not: a rough quad grown from text, perspective, a quad that took in the background.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .boxes import Box
+from .layout import BACK_ANCHORS, CANON_H, CANON_W, FRONT_ANCHORS, PX_PER_MM
+
+Point = tuple[float, float]
+
+
+@dataclass
+class Fit:
+    transform: np.ndarray | None  # canonical px -> corrected canonical px (unflipped frame); None: too few
+    anchors: int
+    residual_mm: float  # RMS distance of the anchors from the layout before the fit
+
+
+def _rows(boxes: list[Box], cy: float, tol: float) -> list[Box]:
+    return [b for b in boxes if abs(b.cy - cy) < tol]
+
+
+def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Point, Point]]:
+    """(measured, expected) point pairs in upright card mm."""
+    pairs: list[tuple[Point, Point]] = []
+    if side == "front":
+        a = FRONT_ANCHORS
+        nums = [b for b in boxes if b.w > 30 and b.cy > a["number_cy"] - 2.5 * tol]
+        num = min(nums, key=lambda b: abs(b.cy - a["number_cy"])) if nums else None
+        if num is not None:
+            pairs.append(((num.x1, num.cy), (a["number_x1"], a["number_cy"])))
+            if num.x0 > a["number_x0"] - tol:  # not merged with its label
+                pairs.append(((num.x0, num.cy), (a["number_x0"], a["number_cy"])))
+        for key in ("name", "sex", "birth", "address", "number_label"):
+            row_cy = a[f"{key}_cy"]
+            x0 = a[f"{key}_x0"]
+            cands = [b for b in _rows(boxes, row_cy, tol) if abs(b.x0 - x0) < 2 * tol and b is not num]
+            if cands:
+                b = min(cands, key=lambda b: b.x0)
+                pairs.append(((b.x0, b.cy), (x0, row_cy)))
+        nation = [b for b in _rows(boxes, a["sex_cy"], tol) if abs(b.x0 - a["nation_label_x0"]) < tol]
+        if nation:
+            b = min(nation, key=lambda b: abs(b.x0 - a["nation_label_x0"]))
+            pairs.append(((b.x0, b.cy), (a["nation_label_x0"], a["sex_cy"])))
+    else:
+        a = BACK_ANCHORS
+        for key in ("title1", "title2"):
+            row = [b for b in _rows(boxes, a[f"{key}_cy"], tol) if b.x1 > 25 and b.x0 < 75]
+            if row:
+                left, right = min(row, key=lambda b: b.x0), max(row, key=lambda b: b.x1)
+                if right.x1 - left.x0 > 25:
+                    pairs.append(((left.x0, left.cy), (a[f"{key}_x0"], a[f"{key}_cy"])))
+                    pairs.append(((right.x1, right.cy), (a[f"{key}_x1"], a[f"{key}_cy"])))
+        for key in ("authority", "validity"):
+            x0 = a[f"{key}_x0"]
+            cands = [b for b in _rows(boxes, a[f"{key}_cy"], tol) if abs(b.x0 - x0) < 2 * tol]
+            if cands:
+                b = min(cands, key=lambda b: b.x0)
+                pairs.append(((b.x0, b.cy), (x0, a[f"{key}_cy"])))
+    return pairs
+
+
+def _similarity(kind: str, box: Box, text: str) -> tuple[float, float, float]:
+    """(scale, tx, ty) in mm putting one key line where the layout has it."""
+    a = FRONT_ANCHORS if kind == "number" else BACK_ANCHORS
+    x0, x1, cy = a[f"{kind}_x0"], a[f"{kind}_x1"], a[f"{kind}_cy"]
+    if kind == "number" and re.match(r"\D*[\u4e00-\u9fff]", text):  # merged with its label: trust its right end
+        return 1.0, x1 - box.x1, cy - box.cy
+    s = float(np.clip((x1 - x0) / max(box.w, 1e-3), 0.5, 2.0))
+    return s, x0 - s * box.x0, cy - s * box.cy
+
+
+def _moved(b: Box, s: float, tx: float, ty: float) -> Box:
+    return Box(b.quad, s * b.x0 + tx, s * b.y0 + ty, s * b.x1 + tx, s * b.y1 + ty)
+
+
+def fit(boxes: list[Box], side: str, flipped: bool, coarse: tuple[str, Box, str] | None = None) -> Fit:
+    """The anchors found and the transform that puts them on the layout.
+
+    With a coarse key line (the number strip, a title), the lines are first moved by the similarity
+    that puts it in place, so the anchors can be matched with tight tolerances however rough the quad.
+    """
+    s, tx, ty = _similarity(*coarse) if coarse else (1.0, 0.0, 0.0)
+    moved = [_moved(b, s, tx, ty) for b in boxes]
+    pairs = anchor_pairs(moved, side, tol=2.5 if coarse else 4.0)
+    # measured points back in the lines' own frame
+    pairs = [(((px - tx) / s, (py - ty) / s), q) for (px, py), q in pairs]
+    sim = np.array([[s, 0, tx * PX_PER_MM], [0, s, ty * PX_PER_MM], [0, 0, 1]], np.float64)
+    if not pairs:
+        return Fit(_unflip(sim, flipped) if coarse else None, 0, float("inf"))
+    src = np.array([p for p, _ in pairs], np.float64) * PX_PER_MM
+    dst = np.array([q for _, q in pairs], np.float64) * PX_PER_MM
+    residual = float(np.sqrt(np.mean(np.sum((src - dst) ** 2, axis=1)))) / PX_PER_MM
+    m = None
+    if len(pairs) >= 5:
+        m, _ = cv2.findHomography(src, dst, cv2.RANSAC, 1.5 * PX_PER_MM)
+    if m is None and len(pairs) >= 3:  # an affine is still well posed
+        a, _ = cv2.estimateAffinePartial2D(src, dst)
+        m = None if a is None else np.vstack([a, [0, 0, 1]])
+    if m is None:
+        m = sim if coarse else None
+    return Fit(None if m is None else _unflip(m, flipped), len(pairs), residual)
+
+
+def _unflip(m: np.ndarray, flipped: bool) -> np.ndarray:
+    """A transform of the upright card expressed in the canonical image's own frame."""
+    if not flipped:
+        return m
+    rot = np.array([[-1, 0, CANON_W], [0, -1, CANON_H], [0, 0, 1]], np.float64)  # its own inverse
+    return rot @ m @ rot

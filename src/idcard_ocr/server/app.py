@@ -1,0 +1,109 @@
+"""The FastAPI application: our API, the five vendor adapters, request ids, metrics, warm-up first."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from idcard_ocr.model import Reading
+from idcard_ocr.server import native
+from idcard_ocr.server.auth import KeyChecker
+from idcard_ocr.server.config import ENV_PREFIX, Settings, load_settings
+from idcard_ocr.server.inputs import UrlFetcher
+from idcard_ocr.server.metrics import Metrics, RequestContext
+from idcard_ocr.server.runner import ReadFn, Runner
+from idcard_ocr.server.vendors import ROUTERS
+
+log = logging.getLogger("idcard_ocr.server")
+
+
+def default_read(image: bytes, side: str) -> Reading:
+    import idcard_ocr
+
+    reading: Reading = idcard_ocr.read(image, side=side)  # type: ignore[attr-defined]
+    return reading
+
+
+def default_warm_up() -> None:
+    from idcard_ocr import engine
+
+    engine.warm_up()  # type: ignore[attr-defined]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    read_fn: ReadFn | None = None,
+    warm_up: Callable[[], None] | None = None,
+    fetch_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the app. ``read_fn``/``warm_up`` default to the library's; tests may pass their own."""
+    settings = settings or load_settings()
+    runner = Runner(read_fn or default_read, settings.concurrency, settings.queue_size)
+    fetcher = UrlFetcher(settings, transport=fetch_transport)
+    keys = KeyChecker(settings)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        keys.log_state()
+        if settings.warm_up:
+            log.info("warming up the OCR engine")
+            await runner.call(warm_up or default_warm_up)
+        app.state.ready = True
+        log.info("ready: %d recognition thread(s), %d queued at most", runner.threads, settings.queue_size)
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await fetcher.aclose()
+            runner.shutdown()
+
+    app = FastAPI(
+        title="idcard-ocr",
+        version="0.1.0",
+        summary="Offline reader for the Chinese resident ID card, with drop-in vendor APIs",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.runner = runner
+    app.state.fetcher = fetcher
+    app.state.keys = keys
+    app.state.metrics = metrics
+    app.state.ready = False
+    app.add_middleware(RequestContext, metrics=metrics)
+    app.include_router(native.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def serve(host: str | None = None, port: int | None = None, workers: int | None = None) -> None:
+    """Run the server under uvicorn: one process per core unless told, models warmed before each serves."""
+    import copy
+    import os
+
+    import uvicorn
+    import uvicorn.config
+
+    settings = load_settings()
+    workers = workers or settings.effective_workers()
+    os.environ[ENV_PREFIX + "WORKERS"] = str(workers)
+    # onnxruntime threads per engine (read by idcard_ocr.engine): share the cores among the workers
+    os.environ.setdefault(ENV_PREFIX + "THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)  # applied in every worker process
+    log_config["loggers"]["idcard_ocr"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    uvicorn.run(
+        "idcard_ocr.server.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=settings.port if port is None else port,
+        workers=workers,
+        limit_concurrency=None,
+        timeout_graceful_shutdown=30,
+        log_config=log_config,
+    )

@@ -1,0 +1,92 @@
+"""What every route shares: request context, reads on the pool, problems turned into answers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request, Response
+
+from idcard_ocr.errors import ImageError
+from idcard_ocr.model import Reading
+from idcard_ocr.server.config import Settings
+from idcard_ocr.server.problems import ApiError, Kind, from_image_error
+from idcard_ocr.server.runner import Busy, Runner
+
+log = logging.getLogger("idcard_ocr.server")
+
+
+@dataclass(frozen=True)
+class Ctx:
+    request_id: str
+    started: float  # time.perf_counter() when the request arrived
+
+    def elapsed_ms(self) -> int:
+        return round((time.perf_counter() - self.started) * 1000)
+
+
+def ctx_of(request: Request) -> Ctx:
+    state = request.scope.get("state", {})
+    return Ctx(state.get("request_id", ""), state.get("started", time.perf_counter()))
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def body_limit(request: Request, vendor_limit: int) -> int:
+    """The vendor's documented request size cap, never above the configured hard cap."""
+    return min(vendor_limit, settings_of(request).max_body_bytes)
+
+
+async def recognize(request: Request, image: bytes, side: str = "auto") -> Reading:
+    """Read ``image`` on the bounded pool; BUSY at once when it is full; image problems as ApiError."""
+    runner: Runner = request.app.state.runner
+    try:
+        return await runner.read(image, side)
+    except Busy as exc:
+        raise ApiError(Kind.BUSY) from exc
+    except ImageError as exc:
+        raise from_image_error(exc) from exc
+
+
+def check_pixels(reading: Reading, shortest: int, longest: int) -> None:
+    """Enforce a vendor's documented image size bounds on the decoded image."""
+    width, height = reading.image_size
+    if min(width, height) < shortest:
+        raise ApiError(Kind.IMAGE_TOO_SMALL)
+    if max(width, height) > longest:
+        raise ApiError(Kind.IMAGE_TOO_LARGE)
+
+
+Work = Callable[[Request, Ctx], Awaitable[Response]]
+OnError = Callable[[ApiError, Ctx], Response]
+
+
+async def answer(request: Request, work: Work, on_error: OnError) -> Response:
+    """Run ``work``; any problem becomes the API's own error answer (busy ones with Retry-After)."""
+    ctx = ctx_of(request)
+    try:
+        return await work(request, ctx)
+    except ApiError as exc:
+        problem = exc
+    except Exception:
+        # The core's messages name problems, never data; the traceback is kept for the operator.
+        log.exception("request %s: internal error", ctx.request_id)
+        problem = ApiError(Kind.INTERNAL)
+    request.scope.setdefault("state", {})["error_kind"] = problem.kind.value
+    log.info("request %s refused: %s", ctx.request_id, problem)
+    response = on_error(problem, ctx)
+    if problem.kind is Kind.BUSY:
+        response.headers["Retry-After"] = str(settings_of(request).retry_after)
+    return response
+
+
+def request_body(properties: dict[str, dict[str, Any]], required: list[str], *media: str) -> dict[str, Any]:
+    """OpenAPI ``requestBody`` for routes that parse their own body (shown in /docs, not enforced)."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in media}}}

@@ -1,0 +1,269 @@
+"""Getting the image out of a request: capped bodies, JSON/form parameters, base64, data URIs and URLs.
+
+URL input is fetched with httpx under a guard against server-side request forgery: http/https only;
+every address the host resolves to must be public (loopback, private, link-local, shared, reserved and
+multicast ranges -- cloud metadata addresses among them -- are refused unless allowlisted); the connection is
+pinned to the address that was checked; redirects are followed by hand and each hop is checked again; the
+download is bounded in time and size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import ipaddress
+import json
+import re
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+from fastapi import HTTPException, Request
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.types import Message
+
+from idcard_ocr.server.config import Settings
+from idcard_ocr.server.problems import ApiError, Kind
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+_DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
+_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+# ---- request bodies ----
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with BODY_TOO_LARGE as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(Kind.BODY_TOO_LARGE)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(Kind.BODY_TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def is_json(request: Request, body: bytes) -> bool:
+    return "json" in request.headers.get("content-type", "").lower() or body.lstrip()[:1] in (b"{", b"[")
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(Kind.BAD_BODY, detail="invalid JSON") from exc
+    if not isinstance(value, dict):
+        raise ApiError(Kind.BAD_BODY, detail="JSON body is not an object")
+    return value
+
+
+@dataclass
+class Params:
+    """Request parameters: text values, plus uploaded files' bytes (multipart only)."""
+
+    values: dict[str, Any]
+    files: dict[str, bytes]
+
+
+async def read_params(request: Request, limit: int) -> Params:
+    """Parameters from a JSON object, a urlencoded form or a multipart form, whichever the request holds."""
+    body = await read_body(request, limit)
+    if is_json(request, body):
+        return Params(parse_json_object(body), {})
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=8, max_fields=64, max_part_size=limit)
+    except (HTTPException, MultiPartException) as exc:
+        raise ApiError(Kind.BAD_BODY, detail="malformed form") from exc
+    values: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    try:
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                files.setdefault(key, await value.read())
+            else:
+                values.setdefault(key, value)
+    finally:
+        await form.close()
+    return Params(values, files)
+
+
+# ---- strings that carry an image ----
+
+
+def is_url(text: str) -> bool:
+    return bool(_URL.match(text.strip()))
+
+
+def has_data_uri_header(text: str) -> bool:
+    return text.lstrip()[:5].lower() == "data:"
+
+
+def decode_base64(text: str) -> bytes:
+    """Strict standard or URL-safe base64; whitespace ignored; '+' turned to ' ' by form encoding repaired."""
+    s = text.strip()
+    if not s:
+        raise ApiError(Kind.EMPTY_IMAGE)
+    if " " in s and "+" not in s:
+        s = s.replace(" ", "+")
+    s = "".join(s.split())
+    if "-" in s or "_" in s:
+        s = s.replace("-", "+").replace("_", "/")
+    if not _B64.fullmatch(s):
+        raise ApiError(Kind.BASE64_CHARS)
+    if len(s) % 4:
+        raise ApiError(Kind.BASE64_PADDING)
+    try:
+        data = base64.b64decode(s, validate=True)
+    except binascii.Error as exc:
+        raise ApiError(Kind.BASE64_CHARS) from exc
+    if not data:
+        raise ApiError(Kind.EMPTY_IMAGE)
+    return data
+
+
+def decode_image_string(text: str, *, data_uri: bool = True) -> bytes:
+    """Bytes of a base64 string or (when ``data_uri``) a ``data:...;base64,`` URI."""
+    if has_data_uri_header(text):
+        if not data_uri:
+            raise ApiError(Kind.DATA_URI_HEADER)
+        match = _DATA_URI.match(text.lstrip())
+        if not match:
+            raise ApiError(Kind.BASE64_CHARS, detail="data URI is not base64")
+        text = text.lstrip()[match.end() :]
+    return decode_base64(text)
+
+
+async def image_from_string(request: Request, text: Any, *, urls: bool = True, data_uri: bool = True) -> bytes:
+    """An image given as base64, data URI or (when ``urls``) an http(s) URL to fetch."""
+    if not isinstance(text, str):
+        raise ApiError(Kind.BAD_TYPE, "image")
+    if urls and is_url(text):
+        fetcher: UrlFetcher = request.app.state.fetcher
+        return await fetcher.fetch(text.strip())
+    return decode_image_string(text, data_uri=data_uri)
+
+
+# ---- URL fetching ----
+
+
+def address_is_public(ip: IPAddress) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class UrlFetcher:
+    """Fetches one image by URL under the SSRF guard described in the module docstring."""
+
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._max_bytes = settings.fetch_max_bytes
+        self._max_redirects = settings.fetch_max_redirects
+        self._total_timeout = settings.fetch_total_timeout
+        self._allowed_nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self._allowed_hosts: set[str] = set()
+        for entry in settings.url_allowlist:
+            try:
+                self._allowed_nets.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                self._allowed_hosts.add(entry.lower().rstrip("."))
+        timeout = httpx.Timeout(
+            connect=settings.fetch_connect_timeout,
+            read=settings.fetch_read_timeout,
+            write=settings.fetch_read_timeout,
+            pool=settings.fetch_connect_timeout,
+        )
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _address_allowed(self, ip: IPAddress) -> bool:
+        return address_is_public(ip) or any(ip in net for net in self._allowed_nets)
+
+    async def _resolve(self, host: str, port: int) -> list[IPAddress]:
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise ApiError(Kind.URL_FETCH_FAILED, detail="host not resolved") from exc
+        return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+    async def _pinned(self, url: httpx.URL) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+        """Check ``url`` and return it pointed at a vetted address, with Host and SNI kept."""
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ApiError(Kind.URL_REFUSED, detail="scheme")
+        host = url.host.lower().rstrip(".")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        addresses = await self._resolve(host, port)
+        if not addresses:
+            raise ApiError(Kind.URL_FETCH_FAILED, detail="host not resolved")
+        if host not in self._allowed_hosts and not all(self._address_allowed(ip) for ip in addresses):
+            raise ApiError(Kind.URL_REFUSED, detail="address")
+        ip = addresses[0]
+        if str(ip) == host:
+            return url, {}, {}
+        extensions: dict[str, Any] = {"sni_hostname": host} if url.scheme == "https" else {}
+        return url.copy_with(host=str(ip)), {"Host": url.netloc.decode("ascii")}, extensions
+
+    async def fetch(self, url: str) -> bytes:
+        try:
+            current = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise ApiError(Kind.URL_REFUSED, detail="malformed URL") from exc
+        try:
+            with anyio.fail_after(self._total_timeout):
+                for _hop in range(self._max_redirects + 1):
+                    target, headers, extensions = await self._pinned(current)
+                    request = self._client.build_request("GET", target, headers=headers, extensions=extensions)
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        location = response.headers.get("location")
+                        if response.status_code in _REDIRECTS and location:
+                            current = current.join(location)
+                            continue
+                        return await self._body(response)
+                    finally:
+                        await response.aclose()
+        except TimeoutError as exc:
+            raise ApiError(Kind.URL_FETCH_FAILED, detail="timeout") from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise ApiError(Kind.URL_FETCH_FAILED, detail=type(exc).__name__) from exc
+        raise ApiError(Kind.URL_FETCH_FAILED, detail="too many redirects")
+
+    async def _body(self, response: httpx.Response) -> bytes:
+        if response.status_code != 200:
+            raise ApiError(Kind.URL_FETCH_FAILED, detail=f"HTTP {response.status_code}")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise ApiError(Kind.URL_FETCH_FAILED, detail="image too large")
+        data = bytearray()
+        async for chunk in response.aiter_bytes():
+            data += chunk
+            if len(data) > self._max_bytes:
+                raise ApiError(Kind.URL_FETCH_FAILED, detail="image too large")
+        if not data:
+            raise ApiError(Kind.URL_FETCH_FAILED, detail="empty body")
+        return bytes(data)
