@@ -41,9 +41,14 @@ def to_boxes(lines: list[Line], flipped: bool) -> list[Box]:
         if flipped:
             q = np.array([CANON_W, CANON_H], np.float32) - q
             q = np.roll(q, 2, axis=0)
-        xs, ys = q[:, 0] / PX_PER_MM, q[:, 1] / PX_PER_MM
-        out.append(Box(q, float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
+        out.append(box_of(q))
     return out
+
+
+def box_of(q: np.ndarray) -> Box:
+    """The Box of a quad in upright canonical px."""
+    xs, ys = q[:, 0] / PX_PER_MM, q[:, 1] / PX_PER_MM
+    return Box(q, float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
 
 
 def crop(card: np.ndarray, b: Box) -> np.ndarray:

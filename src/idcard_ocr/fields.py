@@ -90,7 +90,8 @@ def read_side(card: np.ndarray, side: str, flipped: bool, boxes: list[Box], eng:
 
 def _recognize(card: np.ndarray, groups: dict[str, list[Box]], eng: Engine) -> dict[str, list[tuple[Box, str, float]]]:
     """Recognize every box of every group in one batch."""
-    flat = [(k, b) for k, bs in groups.items() for b in bs]
+    # reading order: rows top to bottom, each left to right (detector order is lost on a flipped card)
+    flat = [(k, b) for k, bs in groups.items() for row in _rows(bs) for b in row]
     texts = eng.recognize([crop(card, b) for _, b in flat])
     out: dict[str, list[tuple[Box, str, float]]] = {k: [] for k in groups}
     for (k, b), (t, s) in zip(flat, texts):

@@ -1,8 +1,8 @@
 """Find card quadrilaterals in an image and straighten them.
 
-Two sources of candidates: the card's own outline (edges and contours, exact under perspective) and,
-where the outline is lost in a busy or low-contrast background, the cluster of text lines the
-detector finds, grown by the layout's margins. Which long edge is the top is decided later, by reading.
+Candidates come from the card's own outline (edges and contours: cheap, exact under perspective); where
+the outline is lost in a busy or low-contrast background, orient.key_line_quads places the card from
+its key lines instead. Which long edge is the top is decided later, by reading.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .engine import Line
 from .layout import ASPECT, CANON_H, CANON_W
 
 _WORK_SIDE = 720  # contour search runs on a copy this size: cheap and enough for a card's outline
@@ -103,69 +102,6 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
         if all(_iou(q, o) < 0.5 for o in out):
             out.append(q)
     return out
-
-
-def _line_angle(q: np.ndarray) -> float:
-    """Direction of a line's long edge, degrees in [0, 180)."""
-    a, b = q[1] - q[0], q[3] - q[0]
-    v = a if np.linalg.norm(a) >= np.linalg.norm(b) else b
-    return float(np.degrees(np.arctan2(v[1], v[0]))) % 180
-
-
-def text_cluster_quads(lines: list[Line], shape: tuple[int, int]) -> list[np.ndarray]:
-    """Card quads grown from clusters of detected text lines (for cards whose outline is lost).
-
-    Lines are first grouped by direction, so a card lying askew among other text (a desk, a page)
-    is not merged with it; each group is then split into spatial clusters.
-    """
-    if len(lines) < 3:
-        return []
-    h, w = shape
-    angles = np.array([_line_angle(ln.quad) for ln in lines])
-    groups: list[list[Line]] = []
-    used = np.zeros(len(lines), bool)
-    for i in np.argsort([-cv2.contourArea(ln.quad) for ln in lines]):
-        if used[i]:
-            continue
-        d = np.abs((angles - angles[i] + 90) % 180 - 90)
-        members = np.where((d < 12) & ~used)[0]
-        used[members] = True
-        if len(members) >= 3:
-            groups.append([lines[j] for j in members])
-    quads: list[np.ndarray] = []
-    s = min(1.0, 512 / max(h, w))
-    for group in groups:
-        heights = [min(np.linalg.norm(ln.quad[3] - ln.quad[0]), np.linalg.norm(ln.quad[1] - ln.quad[0]))
-                   for ln in group]
-        lh = float(np.median(heights))
-        mask = np.zeros((round(h * s) + 1, round(w * s) + 1), np.uint8)
-        for ln in group:
-            cv2.fillPoly(mask, [np.round(ln.quad * s).astype(np.int32)], 255)
-        k = max(3, int(lh * s * 2.2))
-        mask = cv2.dilate(mask, np.ones((k, k), np.uint8))
-        n, labels = cv2.connectedComponents(mask)
-        for i in range(1, n):
-            members = [ln for ln in group if _label_at(labels, ln.quad.mean(axis=0) * s) == i]
-            if len(members) < 3:
-                continue
-            pts = np.concatenate([m.quad for m in members])
-            (cx, cy), (rw, rh), ang = cv2.minAreaRect(pts)
-            if rw < rh:
-                rw, rh, ang = rh, rw, ang + 90
-            # Text covers about 0.87 x 0.80 of the front (less on the back): grow to the card body.
-            rw, rh = rw / 0.84, rh / 0.78
-            if rw / rh > ASPECT:
-                rh = rw / ASPECT
-            else:
-                rw = rh * ASPECT
-            quads.append(order_quad(cv2.boxPoints(((cx, cy), (rw, rh), ang))))
-    return quads
-
-
-def _label_at(labels: np.ndarray, p: np.ndarray) -> int:
-    y = int(np.clip(round(p[1]), 0, labels.shape[0] - 1))
-    x = int(np.clip(round(p[0]), 0, labels.shape[1] - 1))
-    return int(labels[y, x])
 
 
 def homography(quad: np.ndarray) -> np.ndarray:

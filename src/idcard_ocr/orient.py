@@ -12,17 +12,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .boxes import Box, crop, to_boxes
 from .engine import Engine, Line
-from .layout import CARD_H_MM
+from .layout import BACK_ANCHORS, CARD_H_MM, CARD_W_MM, FRONT_ANCHORS
 from .refine import Fit, fit
 
 DET_SIDE = 704  # detection size for the canonical card: 2.5 mm text stays ~20 px tall
 _KEY_CANDIDATES = 4
 
-_NUMBER = re.compile(r"[0-9OoDQIlZSB]{14,17}[0-9XxK×]")
+# 18 characters exactly: bank cards (16/19 digits) and phone numbers must not pass for an ID number.
+_NUMBER = re.compile(r"(?<![0-9])[0-9OoDQIlZSB]{17}[0-9XxK×](?![0-9])")
 _VALIDITY = re.compile(r"\d{4}\D?\d{2}\D?\d{2}.{0,3}(\d{4}|长期)")
 
 
@@ -87,4 +89,60 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
         side = "front" if any(k == "number" for k, _, _ in keys) else "back"
         coarse = next(((k, b, t) for k, b, t in keys if _SIDE_OF[k] == side and k != "validity"), None)
         out.append(Hypothesis(side, flipped, boxes, fit(boxes, side, flipped, coarse)))
+    return out
+
+
+_KEY_PLACE = {  # (x0, x1, cy) of a key line on the upright card, mm
+    "number": (FRONT_ANCHORS["number_x0"], FRONT_ANCHORS["number_x1"], FRONT_ANCHORS["number_cy"]),
+    "title1": (BACK_ANCHORS["title1_x0"], BACK_ANCHORS["title1_x1"], BACK_ANCHORS["title1_cy"]),
+    "title2": (BACK_ANCHORS["title2_x0"], BACK_ANCHORS["title2_x1"], BACK_ANCHORS["title2_cy"]),
+}
+_CARD_CORNERS_MM = np.array([[0, 0], [CARD_W_MM, 0], [CARD_W_MM, CARD_H_MM], [0, CARD_H_MM]], np.float32)
+
+
+def _line_crop(img: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The line straightened along its long edge, and its quad reordered to match (p0->p1 long)."""
+    q = quad.astype(np.float32)
+    if np.linalg.norm(q[1] - q[0]) < np.linalg.norm(q[3] - q[0]):
+        q = np.roll(q, -1, axis=0)
+    w = int(max(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3])))
+    h = int(max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1])))
+    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    m = cv2.getPerspectiveTransform(q, dst)
+    return cv2.warpPerspective(img, m, (max(w, 1), max(h, 1)), flags=cv2.INTER_CUBIC,
+                               borderMode=cv2.BORDER_REPLICATE), q
+
+
+def key_line_quads(img: np.ndarray, eng: Engine, max_side: int = 960) -> list[np.ndarray]:
+    """Card quads placed from key lines found anywhere in the image (for cards whose outline is lost).
+
+    The number strip or a title, recognized where it lies, fixes the card's direction, scale and place
+    through the layout; read_quad then corrects perspective from the other anchors.
+    """
+    lines = eng.detect(img, max_side=max_side)
+    longs = []
+    for ln in lines:
+        a, b = np.linalg.norm(ln.quad[1] - ln.quad[0]), np.linalg.norm(ln.quad[3] - ln.quad[0])
+        if max(a, b) > 6 * max(min(a, b), 1):
+            longs.append((max(a, b), ln))
+    longs = [ln for _, ln in sorted(longs, key=lambda t: -t[0])[:8]]
+    if not longs:
+        return []
+    crops, quads = zip(*(_line_crop(img, ln.quad) for ln in longs))
+    flips = [p > 0.5 for p in eng.upside_down(list(crops))]
+    shown = [np.ascontiguousarray(c[::-1, ::-1]) if f else c for c, f in zip(crops, flips)]
+    out = []
+    for (text, _), q, flipped in zip(eng.recognize(shown), quads, flips):
+        kind = key_kind(text)
+        if kind not in _KEY_PLACE:
+            continue
+        if flipped:
+            q = np.roll(q, 2, axis=0)
+        left, right = (q[0] + q[3]) / 2, (q[1] + q[2]) / 2
+        x0, x1, cy = _KEY_PLACE[kind]
+        k = float(np.linalg.norm(right - left)) / (x1 - x0)
+        u = (right - left) / max(np.linalg.norm(right - left), 1e-6)
+        v = np.array([-u[1], u[0]], np.float32)
+        corners = [left + k * ((X - x0) * u + (Y - cy) * v) for X, Y in _CARD_CORNERS_MM]
+        out.append(np.array(corners, np.float32))
     return out

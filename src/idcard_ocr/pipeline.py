@@ -16,14 +16,15 @@ from .engine import Engine, get_engine
 from .fields import CardText, read_side, warp_quad_back
 from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
 from .layout import CANON_H, CANON_W, REFIT_TOLERANCE_MM
-from .locate import homography, outline_quads, rotation_of, straighten, text_cluster_quads
+from .locate import homography, outline_quads, rotation_of, straighten
 from .model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
-from .orient import detect_lines, hypotheses
+from .orient import detect_lines, hypotheses, key_line_quads
 from .refine import fit
 
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
 _MAX_OUTLINES = 4  # outline candidates tried before falling back to text clusters
 _MIN_ANCHORS = 3  # layout anchors a card must show to be read at all
+_MAX_RESIDUAL_MM = 2.5  # anchors still this far off after refitting: not this card's layout
 
 
 def _overlaps(q: np.ndarray, others: list[np.ndarray]) -> bool:
@@ -65,14 +66,14 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
     for h in hypotheses(straighten(img, quad), eng):
         q, boxes, f = quad, h.boxes, h.fit
         card = None
-        for _ in range(2):
+        for _ in range(3):
             if f.transform is None or f.residual_mm < REFIT_TOLERANCE_MM:
                 break
             q = _corrected_quad(q, f.transform)
             card = straighten(img, q)
             boxes = to_boxes(detect_lines(card, eng), h.flipped)
             f = fit(boxes, h.side, h.flipped)
-        if f.anchors < _MIN_ANCHORS:
+        if f.anchors < _MIN_ANCHORS or f.residual_mm > _MAX_RESIDUAL_MM:
             continue
         ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng)
         if ct is not None:
@@ -101,8 +102,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
     attempt(outlines)
     if not found:
         t = time.perf_counter()
-        lines = eng.detect(img, max_side=960)
-        attempt(text_cluster_quads(lines, img.shape[:2]))
+        attempt(key_line_quads(img, eng))
         timings["fallback_ms"] = (time.perf_counter() - t) * 1000
     return found
 

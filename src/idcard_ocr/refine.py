@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .boxes import Box
+from .boxes import Box, box_of
 from .layout import BACK_ANCHORS, CANON_H, CANON_W, FRONT_ANCHORS, PX_PER_MM
 
 Point = tuple[float, float]
@@ -31,6 +31,19 @@ def _rows(boxes: list[Box], cy: float, tol: float) -> list[Box]:
     return [b for b in boxes if abs(b.cy - cy) < tol]
 
 
+def _column(boxes: list[Box], x0: float, tol: float) -> list[Box]:
+    """The leftmost box of each text row whose left edge is near x0, top to bottom."""
+    near = sorted((b for b in boxes if abs(b.x0 - x0) < tol), key=lambda b: b.cy)
+    out: list[Box] = []
+    for b in near:
+        if out and abs(b.cy - out[-1].cy) < 0.5 * (b.y1 - b.y0):
+            if b.x0 < out[-1].x0:
+                out[-1] = b
+            continue
+        out.append(b)
+    return out
+
+
 def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Point, Point]]:
     """(measured, expected) point pairs in upright card mm."""
     pairs: list[tuple[Point, Point]] = []
@@ -42,17 +55,31 @@ def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Po
             pairs.append(((num.x1, num.cy), (a["number_x1"], a["number_cy"])))
             if num.x0 > a["number_x0"] - tol:  # not merged with its label
                 pairs.append(((num.x0, num.cy), (a["number_x0"], a["number_cy"])))
-        for key in ("name", "sex", "birth", "address", "number_label"):
-            row_cy = a[f"{key}_cy"]
-            x0 = a[f"{key}_x0"]
-            cands = [b for b in _rows(boxes, row_cy, tol) if abs(b.x0 - x0) < 2 * tol and b is not num]
-            if cands:
-                b = min(cands, key=lambda b: b.x0)
-                pairs.append(((b.x0, b.cy), (x0, row_cy)))
-        nation = [b for b in _rows(boxes, a["sex_cy"], tol) if abs(b.x0 - a["nation_label_x0"]) < tol]
-        if nation:
-            b = min(nation, key=lambda b: abs(b.x0 - a["nation_label_x0"]))
-            pairs.append(((b.x0, b.cy), (a["nation_label_x0"], a["sex_cy"])))
+        # The label column, matched in order: rows are ~6.5 mm apart, so a card stretched by a rough quad
+        # would pair each label with its neighbour's row if matched by position.
+        above = [b for b in boxes if b is not num and (num is None or b.cy < num.cy - 8)]
+        col = _column(above, a["name_x0"], 2 * tol)
+        keys = ("name", "sex", "birth", "address")
+        if len(col) == len(keys):
+            matched = dict(zip(keys, col))
+        else:
+            matched = {}
+            for key in keys:
+                near = [b for b in col if abs(b.cy - a[f"{key}_cy"]) < min(tol, 3.0)]
+                if len(near) == 1:
+                    matched[key] = near[0]
+        for key, b in matched.items():
+            pairs.append(((b.x0, b.cy), (a[f"{key}_x0"], a[f"{key}_cy"])))
+        if num is not None:
+            lab = [b for b in _column(_rows(boxes, num.cy, 2.0), a["number_label_x0"], 2 * tol) if b is not num]
+            if lab:
+                pairs.append(((lab[0].x0, lab[0].cy), (a["number_label_x0"], a["number_label_cy"])))
+        if "sex" in matched:
+            sex_cy = matched["sex"].cy
+            nation = [b for b in _rows(boxes, sex_cy, 2.0) if abs(b.x0 - a["nation_label_x0"]) < tol]
+            if nation:
+                b = min(nation, key=lambda b: abs(b.x0 - a["nation_label_x0"]))
+                pairs.append(((b.x0, b.cy), (a["nation_label_x0"], a["sex_cy"])))
     else:
         a = BACK_ANCHORS
         for key in ("title1", "title2"):
@@ -62,27 +89,32 @@ def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Po
                 if right.x1 - left.x0 > 25:
                     pairs.append(((left.x0, left.cy), (a[f"{key}_x0"], a[f"{key}_cy"])))
                     pairs.append(((right.x1, right.cy), (a[f"{key}_x1"], a[f"{key}_cy"])))
-        for key in ("authority", "validity"):
-            x0 = a[f"{key}_x0"]
-            cands = [b for b in _rows(boxes, a[f"{key}_cy"], tol) if abs(b.x0 - x0) < 2 * tol]
-            if cands:
-                b = min(cands, key=lambda b: b.x0)
-                pairs.append(((b.x0, b.cy), (x0, a[f"{key}_cy"])))
+        low = [b for b in boxes if b.cy > 30]
+        col = _column(low, a["authority_x0"], 2 * tol)
+        if len(col) == 2:
+            for key, b in zip(("authority", "validity"), col):
+                pairs.append(((b.x0, b.cy), (a[f"{key}_x0"], a[f"{key}_cy"])))
     return pairs
 
 
-def _similarity(kind: str, box: Box, text: str) -> tuple[float, float, float]:
-    """(scale, tx, ty) in mm putting one key line where the layout has it."""
+def _similarity(kind: str, box: Box, text: str) -> np.ndarray:
+    """The similarity (upright canonical px, 3x3) putting one key line where the layout has it."""
     a = FRONT_ANCHORS if kind == "number" else BACK_ANCHORS
     x0, x1, cy = a[f"{kind}_x0"], a[f"{kind}_x1"], a[f"{kind}_cy"]
-    if kind == "number" and re.match(r"\D*[\u4e00-\u9fff]", text):  # merged with its label: trust its right end
-        return 1.0, x1 - box.x1, cy - box.cy
-    s = float(np.clip((x1 - x0) / max(box.w, 1e-3), 0.5, 2.0))
-    return s, x0 - s * box.x0, cy - s * box.cy
+    q = box.quad.astype(np.float64)
+    left, right = (q[0] + q[3]) / 2, (q[1] + q[2]) / 2
+    if kind == "number" and re.match(r"\D*[\u4e00-\u9fff]", text):
+        # merged with its label: its left end is the label's; take the number's length from the layout
+        d = (right - left) / max(np.linalg.norm(right - left), 1e-6)
+        left = right - d * (x1 - x0) * PX_PER_MM
+    src = np.array([left, right])
+    dst = np.array([[x0, cy], [x1, cy]]) * PX_PER_MM
+    m, _ = cv2.estimateAffinePartial2D(src, dst)
+    return np.vstack([m, [0, 0, 1]]) if m is not None else np.eye(3)
 
 
-def _moved(b: Box, s: float, tx: float, ty: float) -> Box:
-    return Box(b.quad, s * b.x0 + tx, s * b.y0 + ty, s * b.x1 + tx, s * b.y1 + ty)
+def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(pts.reshape(-1, 1, 2).astype(np.float64), m).reshape(-1, 2)
 
 
 def fit(boxes: list[Box], side: str, flipped: bool, coarse: tuple[str, Box, str] | None = None) -> Fit:
@@ -91,15 +123,13 @@ def fit(boxes: list[Box], side: str, flipped: bool, coarse: tuple[str, Box, str]
     With a coarse key line (the number strip, a title), the lines are first moved by the similarity
     that puts it in place, so the anchors can be matched with tight tolerances however rough the quad.
     """
-    s, tx, ty = _similarity(*coarse) if coarse else (1.0, 0.0, 0.0)
-    moved = [_moved(b, s, tx, ty) for b in boxes]
+    sim = _similarity(*coarse) if coarse else np.eye(3)
+    moved = [box_of(_apply(sim, b.quad).astype(np.float32)) for b in boxes] if coarse else boxes
     pairs = anchor_pairs(moved, side, tol=2.5 if coarse else 4.0)
-    # measured points back in the lines' own frame
-    pairs = [(((px - tx) / s, (py - ty) / s), q) for (px, py), q in pairs]
-    sim = np.array([[s, 0, tx * PX_PER_MM], [0, s, ty * PX_PER_MM], [0, 0, 1]], np.float64)
     if not pairs:
         return Fit(_unflip(sim, flipped) if coarse else None, 0, float("inf"))
-    src = np.array([p for p, _ in pairs], np.float64) * PX_PER_MM
+    # measured points back in the lines' own frame
+    src = _apply(np.linalg.inv(sim), np.array([p for p, _ in pairs], np.float64) * PX_PER_MM)
     dst = np.array([q for _, q in pairs], np.float64) * PX_PER_MM
     residual = float(np.sqrt(np.mean(np.sum((src - dst) ** 2, axis=1)))) / PX_PER_MM
     m = None

@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from idcard_ocr import engine
 from idcard_ocr.model import Reading
+from idcard_ocr.pipeline import read
 from idcard_ocr.server import native
 from idcard_ocr.server.auth import KeyChecker
 from idcard_ocr.server.config import ENV_PREFIX, Settings, load_settings
@@ -22,16 +24,11 @@ log = logging.getLogger("idcard_ocr.server")
 
 
 def default_read(image: bytes, side: str) -> Reading:
-    import idcard_ocr
-
-    reading: Reading = idcard_ocr.read(image, side=side)  # type: ignore[attr-defined]
-    return reading
+    return read(image, side=side)  # type: ignore[arg-type]  # side is checked by each route
 
 
 def default_warm_up() -> None:
-    from idcard_ocr import engine
-
-    engine.warm_up()  # type: ignore[attr-defined]
+    engine.warm_up()
 
 
 def create_app(
@@ -103,7 +100,6 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
         host=host or settings.host,
         port=settings.port if port is None else port,
         workers=workers,
-        limit_concurrency=None,
         timeout_graceful_shutdown=30,
         log_config=log_config,
     )

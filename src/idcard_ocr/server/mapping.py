@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from idcard_ocr.model import BACK_FIELDS, FRONT_FIELDS, Field, Reading
@@ -77,5 +78,5 @@ def box_rect(points: list[tuple[float, float]]) -> tuple[int, int, int, int]:
     """(left, top, width, height) of the axis-aligned rectangle around a quadrilateral, in whole pixels."""
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
-    left, top = int(min(xs)), int(min(ys))
-    return max(0, left), max(0, top), round(max(xs) - left), round(max(ys) - top)
+    left, top = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
+    return left, top, max(0, math.ceil(max(xs)) - left), max(0, math.ceil(max(ys)) - top)
