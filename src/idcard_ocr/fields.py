@@ -76,26 +76,37 @@ _NUM_RE = re.compile(r"[0-9OoDQIl|ZSBxX×K]{15,20}")
 
 def _pick(boxes: list[Box], band_name: str, bands: dict) -> list[Box]:
     band = bands[band_name]
-    return [b for b in boxes if band.holds(b.cx, b.cy)]
+    return [b for b in boxes if band.holds(b.cx, b.cy) and b.x1 > band.label_x1]
 
 
-def read_side(card: np.ndarray, side: str, flipped: bool, boxes: list[Box], eng: Engine) -> CardText | None:
+def read_side(
+    card: np.ndarray, side: str, flipped: bool, boxes: list[Box], eng: Engine, known: Known | None = None
+) -> CardText | None:
     """The fields of one side, or None when its key text does not read back."""
     upright = np.ascontiguousarray(card[::-1, ::-1]) if flipped else card
-    got = _read_front(upright, boxes, eng) if side == "front" else _read_back(upright, boxes, eng)
+    read = _read_front if side == "front" else _read_back
+    got = read(upright, boxes, eng, known or {})
     if got is not None:
         got.flipped = flipped
     return got
 
 
-def _recognize(card: np.ndarray, groups: dict[str, list[Box]], eng: Engine) -> dict[str, list[tuple[Box, str, float]]]:
-    """Recognize every box of every group in one batch."""
+Known = dict[int, tuple[str, float]]  # id(box) -> text already recognized (the key lines)
+
+
+Items = list[tuple[Box, str, float]]
+
+
+def _recognize(card: np.ndarray, groups: dict[str, list[Box]], eng: Engine, known: Known) -> dict[str, Items]:
+    """Recognize every box of every group in one batch (boxes already read are not read again)."""
     # reading order: rows top to bottom, each left to right (detector order is lost on a flipped card)
     flat = [(k, b) for k, bs in groups.items() for row in _rows(bs) for b in row]
-    texts = eng.recognize([crop(card, b) for _, b in flat])
+    todo = [b for _, b in flat if id(b) not in known]
+    got = dict(known)
+    got.update({id(b): r for b, r in zip(todo, eng.recognize([crop(card, b) for b in todo]))})
     out: dict[str, list[tuple[Box, str, float]]] = {k: [] for k in groups}
-    for (k, b), (t, s) in zip(flat, texts):
-        out[k].append((b, t, s))
+    for k, b in flat:
+        out[k].append((b, *got[id(b)]))
     return out
 
 
@@ -108,12 +119,12 @@ def _text(items: list[tuple[Box, str, float]]) -> str:
     return "".join(t for _, t, _ in items).replace(" ", "")
 
 
-def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine) -> CardText | None:
+def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -> CardText | None:
     groups = {k: _pick(boxes, k, FRONT_BANDS) for k in FRONT_BANDS}
     groups["number"] = [b for b in groups["number"] if b.w > 12]
     if not groups["number"]:
         return None
-    read = _recognize(card, groups, eng)
+    read = _recognize(card, groups, eng, known)
     num_items = [it for it in read["number"] if _NUM_RE.search(it[1].replace(" ", ""))]
     if not num_items:
         return None
@@ -161,9 +172,9 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine) -> CardText | N
     return out
 
 
-def _read_back(card: np.ndarray, boxes: list[Box], eng: Engine) -> CardText | None:
+def _read_back(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -> CardText | None:
     groups = {k: _pick(boxes, k, BACK_BANDS) for k in BACK_BANDS}
-    read = _recognize(card, groups, eng)
+    read = _recognize(card, groups, eng, known)
     title = _text(read["title"])
     validity_items = read["validity"]
     vfrom, vto = nz.parse_validity(_text(validity_items)) if validity_items else (None, None)

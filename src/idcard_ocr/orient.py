@@ -21,7 +21,7 @@ from .layout import BACK_ANCHORS, CARD_H_MM, CARD_W_MM, FRONT_ANCHORS
 from .refine import Fit, fit
 
 DET_SIDE = 704  # detection size for the canonical card: 2.5 mm text stays ~20 px tall
-_KEY_CANDIDATES = 4
+_KEY_CANDIDATES = 3
 
 # 18 characters exactly: bank cards (16/19 digits) and phone numbers must not pass for an ID number.
 _NUMBER = re.compile(r"(?<![0-9])[0-9OoDQIlZSB]{17}[0-9XxK×](?![0-9])")
@@ -34,6 +34,7 @@ class Hypothesis:
     flipped: bool  # the canonical image shows the card upside down
     boxes: list[Box]  # the lines, as on the upright card
     fit: Fit
+    known: dict[int, tuple[str, float]]  # id(box) -> text of the lines already recognized
 
 
 def key_kind(text: str) -> str | None:
@@ -63,7 +64,7 @@ def detect_lines(card: np.ndarray, eng: Engine) -> list[Line]:
 
 
 def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -> list[Hypothesis]:
-    """Side/flip readings of a canonical card, most likely first (at most one per flip)."""
+    """The side/flip reading of a canonical card (empty when no key line reads)."""
     lines = detect_lines(card, eng) if lines is None else lines
     if len(lines) < 2:
         return []
@@ -80,7 +81,9 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
         shown = crops if not flipped else [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
         boxes = to_boxes(lines, flipped)
         keys = []
-        for i, (text, _) in zip(cand, eng.recognize(shown)):
+        texts = eng.recognize(shown)
+        known = {id(boxes[i]): t for i, t in zip(cand, texts)}
+        for i, (text, _) in zip(cand, texts):
             kind = key_kind(text)
             if kind and _placed(kind, boxes[i]):
                 keys.append((kind, boxes[i], text))
@@ -88,7 +91,8 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
             continue
         side = "front" if any(k == "number" for k, _, _ in keys) else "back"
         coarse = next(((k, b, t) for k, b, t in keys if _SIDE_OF[k] == side and k != "validity"), None)
-        out.append(Hypothesis(side, flipped, boxes, fit(boxes, side, flipped, coarse)))
+        out.append(Hypothesis(side, flipped, boxes, fit(boxes, side, flipped, coarse), known))
+        break  # key lines placed where their side puts them: the other way up need not be tried
     return out
 
 

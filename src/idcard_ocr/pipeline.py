@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Literal
 
 import cv2
@@ -11,7 +12,7 @@ import numpy as np
 
 from . import normalize as nz
 from .boxes import to_boxes
-from .decode import decode
+from .decode import Decoded, decode_with_meta
 from .engine import Engine, get_engine
 from .fields import CardText, read_side, warp_quad_back
 from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
@@ -64,18 +65,22 @@ def _corrected_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
 def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarray, CardText] | None:
     """Read the card under a candidate quad, re-straightening it onto the layout's anchors when off."""
     for h in hypotheses(straighten(img, quad), eng):
-        q, boxes, f = quad, h.boxes, h.fit
-        card = None
+        best = (quad, None, h.boxes, h.fit, h.known)  # quad, its canonical image (None: not made), lines, fit, texts
         for _ in range(3):
+            q, _, _, f, _ = best
             if f.transform is None or f.residual_mm < REFIT_TOLERANCE_MM:
                 break
-            q = _corrected_quad(q, f.transform)
-            card = straighten(img, q)
+            q2 = _corrected_quad(q, f.transform)
+            card = straighten(img, q2)
             boxes = to_boxes(detect_lines(card, eng), h.flipped)
-            f = fit(boxes, h.side, h.flipped)
+            f2 = fit(boxes, h.side, h.flipped)
+            if f2.anchors < _MIN_ANCHORS or f2.residual_mm >= f.residual_mm:
+                break  # no better: keep what we had
+            best = (q2, card, boxes, f2, {})
+        q, card, boxes, f, known = best
         if f.anchors < _MIN_ANCHORS or f.residual_mm > _MAX_RESIDUAL_MM:
             continue
-        ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng)
+        ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
         if ct is not None:
             return q, ct
     return None
@@ -127,17 +132,35 @@ def _checks(fields: dict[str, Field], repaired: bool) -> Checks:
     return c
 
 
-def read(
-    image: ImageInput, side: Literal["auto", "front", "back"] = "auto", engine: Engine | None = None
-) -> Reading:
-    """Read every ID card side in an image.
+@dataclass
+class CardView:
+    """A found card as the checks need it: its model, the upright canonical image, image->canonical map."""
 
-    `side` states what the caller expects; the Reading always reports the side actually found, so a
-    caller can tell a reversed side from a match.
-    """
+    card: Card
+    upright: np.ndarray  # CANON_W x CANON_H BGR, upright
+    to_canon: np.ndarray  # 3x3 homography, original image px -> upright canonical px
+
+
+@dataclass
+class Detailed:
+    reading: Reading
+    views: list[CardView]
+    decoded: Decoded
+
+
+def _view(img: np.ndarray, card: Card) -> CardView:
+    quad = np.array(card.quad, np.float32)  # already upright-ordered
+    return CardView(card, straighten(img, quad), homography(quad))
+
+
+def read_detailed(
+    image: ImageInput, side: Literal["auto", "front", "back"] = "auto", engine: Engine | None = None
+) -> Detailed:
+    """read(), plus the straightened cards and the decoded image's metadata (for the card checks)."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    img = decode(image)
+    decoded = decode_with_meta(image)
+    img = decoded.pixels
     timings["decode_ms"] = (time.perf_counter() - t0) * 1000
     eng = engine or get_engine()
     found = _find_cards(img, eng, timings)
@@ -152,9 +175,8 @@ def read(
         repaired = repaired or ct.number_repaired
     sides = {c.side for c, _ in found}
     out_side = "both" if len(sides) == 2 else (sides.pop() if sides else "none")
-    total = (time.perf_counter() - t0) * 1000
     h, w = img.shape[:2]
-    return Reading(
+    reading = Reading(
         side=out_side,  # type: ignore[arg-type]
         rotation=found[0][0].rotation if found else 0,
         fields=fields,
@@ -162,8 +184,20 @@ def read(
         cards=[c for c, _ in found],
         image_size=(w, h),
         timings_ms={k: round(v, 1) for k, v in timings.items()},
-        time_ms=round(total, 1),
+        time_ms=round((time.perf_counter() - t0) * 1000, 1),
     )
+    return Detailed(reading, [_view(img, c) for c, _ in found], decoded)
 
 
-__all__ = ["ImageInput", "read"]
+def read(
+    image: ImageInput, side: Literal["auto", "front", "back"] = "auto", engine: Engine | None = None
+) -> Reading:
+    """Read every ID card side in an image.
+
+    `side` states what the caller expects; the Reading always reports the side actually found, so a
+    caller can tell a reversed side from a match.
+    """
+    return read_detailed(image, side, engine).reading
+
+
+__all__ = ["CardView", "Detailed", "ImageInput", "read", "read_detailed"]

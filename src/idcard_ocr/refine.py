@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .boxes import Box, box_of
-from .layout import BACK_ANCHORS, CANON_H, CANON_W, FRONT_ANCHORS, PX_PER_MM
+from .layout import BACK_ANCHORS, CANON_H, CANON_W, CARD_H_MM, FRONT_ANCHORS, PX_PER_MM
 
 Point = tuple[float, float]
 
@@ -44,6 +44,16 @@ def _column(boxes: list[Box], x0: float, tol: float) -> list[Box]:
     return out
 
 
+def _spaced_like(rows: list[Box], expected_cy: list[float]) -> bool:
+    """Row gaps proportional to the layout's (same ratios within 35 %), whatever the overall scale."""
+    got = np.diff([b.cy for b in rows])
+    want = np.diff(expected_cy)
+    if np.any(got <= 0):
+        return False
+    ratio = got / want
+    return bool(ratio.max() / ratio.min() < 1.35)
+
+
 def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Point, Point]]:
     """(measured, expected) point pairs in upright card mm."""
     pairs: list[tuple[Point, Point]] = []
@@ -60,8 +70,9 @@ def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Po
         above = [b for b in boxes if b is not num and (num is None or b.cy < num.cy - 8)]
         col = _column(above, a["name_x0"], 2 * tol)
         keys = ("name", "sex", "birth", "address")
-        if len(col) == len(keys):
-            matched = dict(zip(keys, col))
+        window = col[-len(keys):]  # nearest the number first: stray lines above the card come first
+        if len(window) == len(keys) and _spaced_like(window, [a[f"{k}_cy"] for k in keys]):
+            matched = dict(zip(keys, window))
         else:
             matched = {}
             for key in keys:
@@ -117,12 +128,22 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return cv2.perspectiveTransform(pts.reshape(-1, 1, 2).astype(np.float64), m).reshape(-1, 2)
 
 
+def _auto_key(boxes: list[Box], side: str) -> tuple[str, Box, str] | None:
+    """The key line by shape alone (once it has been read, the card is known to be roughly upright)."""
+    if side == "front":
+        nums = [b for b in boxes if b.w > 30 and b.cy > CARD_H_MM / 2]
+        return ("number", max(nums, key=lambda b: b.w), "") if nums else None
+    titles = sorted((b for b in boxes if b.w > 25 and b.cy < CARD_H_MM / 2), key=lambda b: b.cy)
+    return ("title1", titles[0], "") if titles else None
+
+
 def fit(boxes: list[Box], side: str, flipped: bool, coarse: tuple[str, Box, str] | None = None) -> Fit:
     """The anchors found and the transform that puts them on the layout.
 
     With a coarse key line (the number strip, a title), the lines are first moved by the similarity
     that puts it in place, so the anchors can be matched with tight tolerances however rough the quad.
     """
+    coarse = coarse or _auto_key(boxes, side)
     sim = _similarity(*coarse) if coarse else np.eye(3)
     moved = [box_of(_apply(sim, b.quad).astype(np.float32)) for b in boxes] if coarse else boxes
     pairs = anchor_pairs(moved, side, tol=2.5 if coarse else 4.0)

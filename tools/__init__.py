@@ -1,0 +1,1 @@
+"""Developer tools (synthetic data, data builders); not part of the installed package."""
