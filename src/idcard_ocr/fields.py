@@ -142,7 +142,7 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
     out.number_repaired = repaired
 
     name_items = [it for it in read["name"] if _strip_labels(it[1])]
-    name = "".join(_strip_labels(t) for _, t, _ in name_items)
+    name = nz.normalize_name("".join(_strip_labels(t) for _, t, _ in name_items))
     if name:
         f["name"] = _field(name_items, name)
 

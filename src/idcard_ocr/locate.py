@@ -13,6 +13,7 @@ import numpy as np
 from .layout import ASPECT, CANON_H, CANON_W
 
 _WORK_SIDE = 720  # contour search runs on a copy this size: cheap and enough for a card's outline
+_CLOSE = np.ones((5, 5), np.uint8)
 
 
 def order_quad(pts: np.ndarray) -> np.ndarray:
@@ -68,8 +69,8 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
     h, w = img.shape[:2]
     s = min(1.0, _WORK_SIDE / max(h, w))
     small = cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else img
-    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    gray = cv2.GaussianBlur(gray, (5, 5), 0)
+    raw = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    gray = cv2.GaussianBlur(raw, (5, 5), 0)
     sat = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[:, :, 1]
     area = float(small.shape[0] * small.shape[1])
     med = float(np.median(gray))
@@ -77,6 +78,8 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
         cv2.Canny(gray, 0.5 * med, 1.2 * med + 20),
         cv2.Canny(gray, 20, 60),
         cv2.Canny(cv2.GaussianBlur(sat, (5, 5), 0), 20, 60),
+        # faint outlines (a grey copy on white paper): low thresholds, gaps closed
+        cv2.morphologyEx(cv2.Canny(cv2.GaussianBlur(raw, (7, 7), 0), 8, 24), cv2.MORPH_CLOSE, _CLOSE),
     ]
     found: list[np.ndarray] = []
     kernel = np.ones((3, 3), np.uint8)

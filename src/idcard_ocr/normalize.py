@@ -89,6 +89,16 @@ def strip_label(text: str, labels: Iterable[str] = LABELS) -> str:
 # --------------------------------------------------------------------------- nation and sex
 
 
+# Minority names join their parts with U+00B7; recognizers return look-alike dots.
+_NAME_DOTS = str.maketrans({c: "·" for c in "・•･‧⋅∙.。°"})
+
+
+def normalize_name(text: str) -> str:
+    """A name as printed: no spaces, the parts of a minority name joined with U+00B7 (·)."""
+    name = "".join(text.split()).translate(_NAME_DOTS)
+    return name.strip("·")
+
+
 def _lcs(a: str, b: str) -> int:
     prev = [0] * (len(b) + 1)
     for ca in a:

@@ -78,15 +78,22 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
     p180 = float(np.mean(eng.upside_down(crops)))
     out: list[Hypothesis] = []
     for flipped in ((False, True) if p180 < 0.5 else (True, False)):
-        shown = crops if not flipped else [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
         boxes = to_boxes(lines, flipped)
-        keys = []
-        texts = eng.recognize(shown)
-        known = {id(boxes[i]): t for i, t in zip(cand, texts)}
-        for i, (text, _) in zip(cand, texts):
-            kind = key_kind(text)
-            if kind and _placed(kind, boxes[i]):
-                keys.append((kind, boxes[i], text))
+        keys: list[tuple[str, Box, str]] = []
+        known: dict[int, tuple[str, float]] = {}
+        # The widest line alone first: on most cards it is the number strip or a title.
+        for chunk in (cand[:1], cand[1:]):
+            shown = [crops[cand.index(i)] for i in chunk]
+            if flipped:
+                shown = [np.ascontiguousarray(c[::-1, ::-1]) for c in shown]
+            texts = eng.recognize(shown)
+            known.update({id(boxes[i]): t for i, t in zip(chunk, texts)})
+            for i, (text, _) in zip(chunk, texts):
+                kind = key_kind(text)
+                if kind and _placed(kind, boxes[i]):
+                    keys.append((kind, boxes[i], text))
+            if any(k in _KEY_PLACE for k, _, _ in keys):
+                break
         if not keys:
             continue
         side = "front" if any(k == "number" for k, _, _ in keys) else "back"

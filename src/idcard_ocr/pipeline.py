@@ -94,6 +94,8 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
         for q in cands:
             if _overlaps(q, quads):
                 continue
+            if quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
+                continue  # a second card (the other side on a copy) is the same size as the first
             got = read_quad(img, q, eng)
             if got is not None:
                 quads.append(got[0])
