@@ -100,7 +100,20 @@ def sample() -> None:
     from . import read as read_image
 
     data = resources.files("idcard_ocr").joinpath("data/sample_front.jpg").read_bytes()
-    sys.stdout.write(json.dumps(reading_line("sample_front.jpg", read_image(data)), ensure_ascii=False) + "\n")
+    record = reading_line("sample_front.jpg", read_image(data))
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8080)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: one per core)")] = None,
+) -> None:
+    """Start the HTTP server: our /v1 API and the vendor-compatible routes."""
+    from .server.app import serve as run
+
+    run(host, port, workers)
 
 
 if __name__ == "__main__":
