@@ -329,3 +329,11 @@ def test_validity_term_property(birth: dt.date, start: dt.date, day_before: bool
     else:
         end = _plus_years(start, wrong)
         assert validity_term_ok(birth.isoformat(), start.isoformat(), end.isoformat()) is False
+
+
+def test_normalize_name_unifies_dots_and_spaces() -> None:
+    from idcard_ocr.normalize import normalize_name
+
+    assert normalize_name("帕提古丽・伊力哈木") == "帕提古丽·伊力哈木"
+    assert normalize_name("阿卜杜拉 • 吾斯曼") == "阿卜杜拉·吾斯曼"
+    assert normalize_name(" 禤 燊 ") == "禤燊"

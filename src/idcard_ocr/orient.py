@@ -124,7 +124,7 @@ def _line_crop(img: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarra
                                borderMode=cv2.BORDER_REPLICATE), q
 
 
-def key_line_quads(img: np.ndarray, eng: Engine, max_side: int = 960) -> list[np.ndarray]:
+def key_line_quads(img: np.ndarray, eng: Engine, max_side: int = 864) -> list[np.ndarray]:
     """Card quads placed from key lines found anywhere in the image (for cards whose outline is lost).
 
     The number strip or a title, recognized where it lies, fixes the card's direction, scale and place
@@ -136,7 +136,7 @@ def key_line_quads(img: np.ndarray, eng: Engine, max_side: int = 960) -> list[np
         a, b = np.linalg.norm(ln.quad[1] - ln.quad[0]), np.linalg.norm(ln.quad[3] - ln.quad[0])
         if max(a, b) > 6 * max(min(a, b), 1):
             longs.append((max(a, b), ln))
-    longs = [ln for _, ln in sorted(longs, key=lambda t: -t[0])[:8]]
+    longs = [ln for _, ln in sorted(longs, key=lambda t: -t[0])[:6]]
     if not longs:
         return []
     crops, quads = zip(*(_line_crop(img, ln.quad) for ln in longs))

@@ -23,7 +23,7 @@ from .orient import detect_lines, hypotheses, key_line_quads
 from .refine import fit
 
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
-_MAX_OUTLINES = 4  # outline candidates tried before falling back to text clusters
+_MAX_OUTLINES = 3  # outline candidates tried before placing cards from key lines
 _MIN_ANCHORS = 3  # layout anchors a card must show to be read at all
 _MAX_RESIDUAL_MM = 2.5  # anchors still this far off after refitting: not this card's layout
 
