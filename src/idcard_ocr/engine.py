@@ -25,18 +25,37 @@ class Line:
     score: float
 
 
+def default_backend() -> str:
+    """OpenVINO when installed (the same ONNX models ran ~2x faster on these CPUs), else onnxruntime."""
+    wanted = os.environ.get("IDCARD_OCR_BACKEND", "").strip().lower()
+    if wanted:
+        return wanted
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return "onnxruntime"
+    return "openvino"
+
+
 class Engine:
-    def __init__(self, threads: int | None = None) -> None:
-        from rapidocr import RapidOCR  # heavy import, only when an engine is made
+    def __init__(self, threads: int | None = None, backend: str | None = None) -> None:
+        from rapidocr import EngineType, RapidOCR  # heavy import, only when an engine is made
 
         n = threads or int(os.environ.get("IDCARD_OCR_THREADS", "0")) or min(2, os.cpu_count() or 1)
+        self.backend = backend or default_backend()
+        kind = {"openvino": EngineType.OPENVINO, "onnxruntime": EngineType.ONNXRUNTIME}[self.backend]
         params = {
             "Global.log_level": "error",
+            "Det.engine_type": kind,
+            "Cls.engine_type": kind,
+            "Rec.engine_type": kind,
             "EngineConfig.onnxruntime.intra_op_num_threads": n,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "EngineConfig.openvino.inference_num_threads": n,
             "Det.limit_type": "max",
             "Det.limit_side_len": 960,
         }
+        self.threads = n
         self.ocr = RapidOCR(params=params)
         self._det = self.ocr._load_det_model()
         self._cls = self.ocr._load_cls_model()
