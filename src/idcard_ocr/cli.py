@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -70,6 +71,8 @@ def read(
     with progress:
         task = progress.add_task("reading", total=len(files))
         if workers > 1:
+            # each process has its own engine: share the cores among them rather than oversubscribe
+            os.environ.setdefault("IDCARD_OCR_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 results: Iterator[dict[str, Any]] = pool.map(_read_one, files)
                 failed += _emit(results, progress, task)
