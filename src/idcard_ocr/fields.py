@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import normalize as nz
-from .boxes import Box, crop
+from .boxes import Box, box_of, crop
 from .engine import Engine
 from .idnumber import repair
 from .layout import (
@@ -106,8 +106,23 @@ def _recognize(card: np.ndarray, groups: dict[str, list[Box]], eng: Engine, know
     got.update({id(b): r for b, r in zip(todo, eng.recognize([crop(card, b) for b in todo]))})
     out: dict[str, list[tuple[Box, str, float]]] = {k: [] for k in groups}
     for k, b in flat:
-        out[k].append((b, *got[id(b)]))
+        text, score = got[id(b)]
+        text = text.replace(" ", "")
+        value = _strip_labels(text)
+        if not value:
+            continue  # the printed label alone
+        if len(value) < len(text) and text.endswith(value):
+            b = _shrink_left(b, (len(text) - len(value)) / len(text))  # the box of the value, not its label
+        out[k].append((b, value, score))
     return out
+
+
+def _shrink_left(b: Box, frac: float) -> Box:
+    """The box without its left `frac` (a label merged into the line), by character share."""
+    q = b.quad.copy()
+    q[0] = q[0] + (q[1] - q[0]) * frac
+    q[3] = q[3] + (q[2] - q[3]) * frac
+    return box_of(q)
 
 
 def _field(items: list[tuple[Box, str, float]], value: str, factor: float = 1.0) -> ReadField:
@@ -125,7 +140,7 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
     if not groups["number"]:
         return None
     read = _recognize(card, groups, eng, known)
-    num_items = [it for it in read["number"] if _NUM_RE.search(it[1].replace(" ", ""))]
+    num_items = [it for it in read["number"] if _NUM_RE.search(it[1])]
     if not num_items:
         return None
     out = CardText("front", False)
@@ -136,37 +151,36 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
     if birth:
         f["birth"] = _field(birth_items, birth)
 
-    raw = max((_NUM_RE.search(t.replace(" ", "")).group(0) for _, t, _ in num_items), key=len)  # type: ignore[union-attr]
+    raw = max((m.group(0) for _, t, _ in num_items if (m := _NUM_RE.search(t))), key=len)
     number, repaired = repair(raw, birth)
-    f["number"] = _field(num_items, number, 1.0 if len(number) == 18 else 0.5)
+    # a repaired number is the only consistent candidate, yet less certain than one read clean
+    f["number"] = _field(num_items, number, (1.0 if len(number) == 18 else 0.5) * (0.8 if repaired else 1.0))
     out.number_repaired = repaired
 
-    name_items = [it for it in read["name"] if _strip_labels(it[1])]
-    name = nz.normalize_name("".join(_strip_labels(t) for _, t, _ in name_items))
+    name_items = read["name"]
+    name = nz.normalize_name(_text(name_items))
     if name:
         f["name"] = _field(name_items, name)
 
     sn_items = read["sex_nation"]
-    sn = _text(sn_items)
-    if sn:
-        head, _, tail = sn.partition("民族")
-        if not tail:  # label misread: the nation follows the sex character
-            m = re.search("[男女]", sn)
-            head, tail = (sn[: m.end()], sn[m.end():]) if m else (sn, "")
-        sex = nz.normalize_sex(head)
-        nat = nz.snap_nation(_strip_labels(tail)) if tail else None
-        sex_items = [it for it in sn_items if re.search("[男女]", it[1])] or sn_items
-        nat_items = [it for it in sn_items if it[1].partition("民族")[2] or not re.search("[男女性别]", it[1])]
-        if sex:
-            f["sex"] = _field(sex_items, sex)
-        if nat:
-            f["nation"] = _field(nat_items or sn_items, nat[0], nat[1])
+    sex_at = next((i for i, it in enumerate(sn_items) if re.search("[男女]", it[1])), None)
+    nat_items, nat_text = sn_items, _text(sn_items)
+    if sex_at is not None:
+        text = sn_items[sex_at][1]
+        m = re.search("[男女]", text)
+        assert m is not None
+        f["sex"] = _field([sn_items[sex_at]], m.group(0))
+        after = _strip_labels(text[m.end():])  # "男民族汉": the nation in the same line
+        nat_items = sn_items[sex_at + 1:] or ([sn_items[sex_at]] if after else [])
+        nat_text = after + _text(sn_items[sex_at + 1:])
+    nat = nz.snap_nation(nat_text) if nat_text and nat_items else None
+    if nat:
+        f["nation"] = _field(nat_items, nat[0], nat[1])
 
-    addr_items = [it for it in read["address"] if _strip_labels(it[1])]
-    addr_rows = _rows([b for b, _, _ in addr_items])
+    addr_items = read["address"]
     by_box = {id(b): (b, t, s) for b, t, s in addr_items}
-    ordered = [by_box[id(b)] for row in addr_rows for b in row]
-    addr = nz.join_address([_strip_labels(t) for _, t, _ in ordered])
+    ordered = [by_box[id(b)] for row in _rows([b for b, _, _ in addr_items]) for b in row]
+    addr = nz.join_address([t for _, t, _ in ordered])
     if addr:
         f["address"] = _field(ordered, addr)
     return out
@@ -183,8 +197,8 @@ def _read_back(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) ->
         return None
     out = CardText("back", False)
     f = out.fields
-    auth_items = [it for it in read["authority"] if _strip_labels(it[1])]
-    auth = "".join(_strip_labels(t) for _, t, _ in auth_items)
+    auth_items = read["authority"]
+    auth = _text(auth_items)
     if auth:
         f["authority"] = _field(auth_items, auth)
     if vfrom:
