@@ -24,9 +24,9 @@ from .layout import (
     CANON_W,
     FRONT_BANDS,
     LABELS,
+    PX_PER_MM,
+    SEX_VALUE_MM,
 )
-
-_DET_SIDE = 704  # detection size for the canonical card: 2.5 mm text stays ~20 px tall
 
 
 @dataclass
@@ -50,7 +50,8 @@ def _in(b: Box, rect: tuple[float, float, float, float]) -> bool:
 
 
 def _strip_labels(text: str) -> str:
-    return nz.strip_label(text.replace(" ", ""), LABELS)
+    # stray punctuation the recognizer puts before a line ("。住址...") would hide the label
+    return nz.strip_label(text.replace(" ", "").lstrip("。，,.:：;；·'\"、|_-—~"), LABELS)
 
 
 def _union(quads: list[np.ndarray]) -> np.ndarray:
@@ -76,7 +77,45 @@ _NUM_RE = re.compile(r"[0-9OoDQIl|ZSBxX×K]{15,20}")
 
 def _pick(boxes: list[Box], band_name: str, bands: dict) -> list[Box]:
     band = bands[band_name]
-    return [b for b in boxes if band.holds(b.cx, b.cy) and b.x1 > band.label_x1]
+    picked = _dedupe([b for b in boxes if band.holds(b.cx, b.cy) and b.x1 > band.label_x1])
+    return [_clip_label(b, picked, band.label_x1) for b in picked]
+
+
+def _clip_label(b: Box, row: list[Box], label_x1: float) -> Box:
+    """A label's box that runs into the value's box is cut where the value's begins.
+
+    Otherwise its crop holds the value's first character too, read twice ("姓名蒋" + "蒋劼庆健").
+    """
+    if b.x0 >= label_x1 - 3:
+        return b
+    nxt = [o for o in row if o is not b and b.x0 < o.x0 < b.x1 - 0.5 and abs(o.cy - b.cy) < (b.y1 - b.y0)]
+    if not nxt:
+        return b
+    cut = min(o.x0 for o in nxt)
+    q = b.quad.copy()
+    q[[1, 2], 0] = np.minimum(q[[1, 2], 0], cut * PX_PER_MM)
+    return box_of(q)
+
+
+def _layout_box(x0: float, y0: float, x1: float, y1: float) -> Box:
+    q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32) * PX_PER_MM
+    return box_of(q)
+
+
+def _dedupe(boxes: list[Box]) -> list[Box]:
+    """Drop a line lying mostly inside a larger one (the detector sometimes boxes a word twice)."""
+    def inter(a: Box, b: Box) -> float:
+        return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+
+    def area(b: Box) -> float:
+        return (b.x1 - b.x0) * (b.y1 - b.y0)
+
+    by_size = sorted(boxes, key=area, reverse=True)
+    kept: list[Box] = []
+    for b in by_size:
+        if all(inter(b, k) < 0.6 * area(b) for k in kept):
+            kept.append(b)
+    return [b for b in boxes if any(b is k for k in kept)]
 
 
 def read_side(
@@ -173,6 +212,12 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
         after = _strip_labels(text[m.end():])  # "男民族汉": the nation in the same line
         nat_items = sn_items[sex_at + 1:] or ([sn_items[sex_at]] if after else [])
         nat_text = after + _text(sn_items[sex_at + 1:])
+    if "sex" not in f:
+        # A lone character the detector missed (glare, blur): read its fixed place on the layout.
+        box = _layout_box(*SEX_VALUE_MM)
+        text, score = eng.recognize([crop(card, box)])[0]
+        if m := re.search("[男女]", text):
+            f["sex"] = _field([(box, text, score)], m.group(0))
     nat = nz.snap_nation(nat_text) if nat_text and nat_items else None
     if nat:
         f["nation"] = _field(nat_items, nat[0], nat[1])

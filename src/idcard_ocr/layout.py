@@ -38,6 +38,7 @@ FRONT_BANDS: dict[str, Band] = {
     "number": Band(41.5, 52.5, 0, 85.6, label_x1=24.0),
 }
 PORTRAIT_MM = (54.0, 5.0, 82.0, 39.0)  # x0, y0, x1, y1
+SEX_VALUE_MM = (14.8, 10.6, 22.0, 15.2)  # where the one-character sex value is printed
 
 # Back (emblem side). The emblem sits at x 5-22, y 4-21.
 BACK_BANDS: dict[str, Band] = {

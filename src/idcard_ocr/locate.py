@@ -14,6 +14,8 @@ from .layout import ASPECT, CANON_H, CANON_W
 
 _WORK_SIDE = 720  # contour search runs on a copy this size: cheap and enough for a card's outline
 _CLOSE = np.ones((5, 5), np.uint8)
+_NEAR = np.ones((7, 7), np.uint8)
+_MIN_SUPPORT = 0.6  # share of a quad's sides that must lie on edges (a hull of noise does not)
 
 
 def order_quad(pts: np.ndarray) -> np.ndarray:
@@ -37,11 +39,9 @@ def order_quad(pts: np.ndarray) -> np.ndarray:
     return pts
 
 
-def _quad_ok(q: np.ndarray, img_area: float) -> bool:
+def card_shaped(q: np.ndarray) -> bool:
+    """Convex, about the card's aspect, corners roughly square: what a card can look like in a photo."""
     if not cv2.isContourConvex(q.reshape(-1, 1, 2).astype(np.int32)):
-        return False
-    area = cv2.contourArea(q)
-    if area < 0.035 * img_area or area > 0.995 * img_area:
         return False
     a = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[3] - q[2])) / 2
     b = (np.linalg.norm(q[2] - q[1]) + np.linalg.norm(q[0] - q[3])) / 2
@@ -56,6 +56,35 @@ def _quad_ok(q: np.ndarray, img_area: float) -> bool:
         if cos > 0.5:
             return False
     return True
+
+
+def _quad_ok(q: np.ndarray, img_area: float) -> bool:
+    area = cv2.contourArea(q)
+    return 0.035 * img_area <= area <= 0.97 * img_area and card_shaped(q)  # larger: the frame itself
+
+
+def inside_fraction(q: np.ndarray, shape: tuple[int, ...]) -> float:
+    """Share of the quad's area that lies inside the image."""
+    h, w = shape[:2]
+    frame = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    inter, _ = cv2.intersectConvexConvex(q.astype(np.float32), frame)
+    area = cv2.contourArea(q.astype(np.float32))
+    return float(inter / area) if area > 0 else 0.0
+
+
+def _edge_support(q: np.ndarray, edges: np.ndarray) -> float:
+    """Share of points along the quad's sides that fall on an edge: a card's outline is mostly seen."""
+    pts = []
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        for t in np.linspace(0.1, 0.9, 24):  # corners are rounded: sample the straight parts
+            pts.append(a + (b - a) * t)
+    p = np.round(np.array(pts)).astype(int)
+    h, w = edges.shape
+    ok = (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
+    hits = np.zeros(len(p), bool)
+    hits[ok] = edges[p[ok, 1], p[ok, 0]] > 0
+    return float(hits.mean())
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -85,6 +114,9 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
     kernel = np.ones((3, 3), np.uint8)
     for edges in edge_maps:
         edges = cv2.dilate(edges, kernel)
+        support = cv2.dilate(edges, _NEAR)  # a side within ~4 px of an edge counts (corners are rounded)
+        # where edges are everywhere (sensor noise, texture) lying on them proves nothing
+        need = max(_MIN_SUPPORT, float(np.count_nonzero(support)) / support.size + 0.3)
         contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         contours = sorted(contours, key=cv2.contourArea, reverse=True)[:25]
         for cnt in contours:
@@ -96,7 +128,7 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
                 approx = cv2.approxPolyDP(hull, eps * peri, True)
                 if len(approx) == 4:
                     q = approx.reshape(4, 2).astype(np.float32)
-                    if _quad_ok(q, area):
+                    if _quad_ok(q, area) and _edge_support(q, support) >= need:
                         found.append(order_quad(q) / s)
                     break
     found.sort(key=cv2.contourArea, reverse=True)
@@ -105,6 +137,68 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
         if all(_iou(q, o) < 0.5 for o in out):
             out.append(q)
     return out
+
+
+def outline_support(img: np.ndarray, quad: np.ndarray) -> float:
+    """How much of a quad's sides lie on edges of the image: a card's outline mostly does."""
+    h, w = img.shape[:2]
+    s = min(1.0, _WORK_SIDE / max(h, w))
+    small = cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else img
+    edges = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0), 20, 60)
+    return _edge_support(quad.astype(np.float32) * s, cv2.dilate(edges, _NEAR))
+
+
+def snap_to_edges(img: np.ndarray, quad: np.ndarray, reach: float = 0.035) -> np.ndarray:
+    """The quad with each side moved onto the card's own edge nearby, where that edge is visible.
+
+    A quad put right by the layout anchors is exact along the label column and the number strip but
+    can swing at the far corner; the card's edge, searched a few percent of its width either side of
+    each side (text stays further in), pins it. Sides with too little edge evidence stay as they were.
+    """
+    h, w = img.shape[:2]
+    sc = min(1.0, 1000 / max(h, w))
+    gray = cv2.cvtColor(cv2.resize(img, (round(w * sc), round(h * sc))) if sc < 1 else img, cv2.COLOR_BGR2GRAY)
+    gray = cv2.GaussianBlur(gray, (3, 3), 0).astype(np.float32)
+    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+    q = quad.astype(np.float64) * sc
+    d = max(3, int(reach * np.linalg.norm(q[1] - q[0])))
+    centre = q.mean(axis=0)
+    lines: list[tuple[np.ndarray, np.ndarray]] = []
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        t = (b - a) / max(np.linalg.norm(b - a), 1e-6)
+        n = np.array([t[1], -t[0]])
+        if np.dot((a + b) / 2 - centre, n) < 0:
+            n = -n  # outward
+        steps = np.arange(-d, d + 1)
+        pts = []
+        for u in np.linspace(0.12, 0.88, 25):
+            ray = a + (b - a) * u + steps[:, None] * n
+            x, y = np.round(ray[:, 0]).astype(int), np.round(ray[:, 1]).astype(int)
+            if x.min() < 0 or y.min() < 0 or x.max() >= gray.shape[1] or y.max() >= gray.shape[0]:
+                continue
+            g = np.abs(gx[y, x] * n[0] + gy[y, x] * n[1])
+            k = int(np.argmax(g))
+            if g[k] > 15 and g[k] > 2.0 * np.median(g):
+                pts.append(ray[k])
+        if len(pts) < 8:  # edge not seen: keep the side where it was
+            lines.append((a, (b - a) / max(np.linalg.norm(b - a), 1e-6)))
+            continue
+        vx, vy, x0, y0 = cv2.fitLine(np.array(pts, np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        lines.append((np.array([x0, y0]), np.array([vx, vy])))
+    out = q.copy()
+    for i in range(4):  # corner i joins side i-1 and side i
+        (p1, v1), (p2, v2) = lines[i - 1], lines[i]
+        det = v1[0] * -v2[1] - v1[1] * -v2[0]
+        if abs(det) < 1e-6:
+            continue
+        r = p2 - p1
+        s1 = (r[0] * -v2[1] - r[1] * -v2[0]) / det
+        corner = p1 + s1 * v1
+        if np.linalg.norm(corner - q[i]) <= 2 * d:
+            out[i] = corner
+    out = (out / sc).astype(np.float32)
+    return out if card_shaped(out) else quad
 
 
 def homography(quad: np.ndarray) -> np.ndarray:

@@ -134,7 +134,7 @@ def key_line_quads(img: np.ndarray, eng: Engine, max_side: int = 864) -> list[np
     longs = []
     for ln in lines:
         a, b = np.linalg.norm(ln.quad[1] - ln.quad[0]), np.linalg.norm(ln.quad[3] - ln.quad[0])
-        if max(a, b) > 6 * max(min(a, b), 1):
+        if max(a, b) > 3.5 * max(min(a, b), 1):  # the titles are short and tall: 居民身份证 is ~5:1
             longs.append((max(a, b), ln))
     longs = [ln for _, ln in sorted(longs, key=lambda t: -t[0])[:6]]
     if not longs:

@@ -17,7 +17,16 @@ from .engine import Engine, get_engine
 from .fields import CardText, read_side, warp_quad_back
 from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
 from .layout import CANON_H, CANON_W, REFIT_TOLERANCE_MM
-from .locate import homography, outline_quads, rotation_of, straighten
+from .locate import (
+    card_shaped,
+    homography,
+    inside_fraction,
+    outline_quads,
+    outline_support,
+    rotation_of,
+    snap_to_edges,
+    straighten,
+)
 from .model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
 from .orient import detect_lines, hypotheses, key_line_quads
 from .refine import fit
@@ -25,6 +34,7 @@ from .refine import fit
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
 _MAX_OUTLINES = 3  # outline candidates tried before placing cards from key lines
 _MIN_ANCHORS = 3  # layout anchors a card must show to be read at all
+_SETTLED_ANCHORS = {"front": 5, "back": 4}  # fewer anchors than this cannot vouch for a straight card
 _MAX_RESIDUAL_MM = 2.5  # anchors still this far off after refitting: not this card's layout
 
 
@@ -36,9 +46,10 @@ def _overlaps(q: np.ndarray, others: list[np.ndarray]) -> bool:
     return False
 
 
-def _to_card(quad: np.ndarray, ct: CardText) -> Card:
+def _to_card(quad: np.ndarray, ct: CardText, outline: np.ndarray) -> Card:
+    """The Card: field boxes mapped back through the quad they were read in, corners from `outline`."""
     h_inv = np.linalg.inv(homography(quad))
-    final = np.roll(quad, 2, axis=0) if ct.flipped else quad
+    final = np.roll(outline, 2, axis=0) if ct.flipped else outline
     fields = {
         k: Field(
             value=f.value,
@@ -62,15 +73,23 @@ def _corrected_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
     return cv2.perspectiveTransform(in_old, np.linalg.inv(homography(quad))).reshape(4, 2)
 
 
-def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarray, CardText] | None:
-    """Read the card under a candidate quad, re-straightening it onto the layout's anchors when off."""
+def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarray, CardText, np.ndarray] | None:
+    """Read the card under a candidate quad, re-straightening it onto the layout's anchors when off.
+
+    Returns the quad the fields were read in, what was read, and the card's outline snapped to its edges.
+    """
     for h in hypotheses(straighten(img, quad), eng):
         best = (quad, None, h.boxes, h.fit, h.known)  # quad, its canonical image (None: not made), lines, fit, texts
         for _ in range(3):
             q, _, _, f, _ = best
-            if f.transform is None or f.residual_mm < REFIT_TOLERANCE_MM:
+            settled = f.residual_mm < REFIT_TOLERANCE_MM and f.anchors >= _SETTLED_ANCHORS[h.side]
+            if f.transform is None or settled:
                 break
             q2 = _corrected_quad(q, f.transform)
+            if f.perspective is not None:
+                qp = _corrected_quad(q, f.perspective)
+                if card_shaped(qp) and outline_support(img, qp) > outline_support(img, q2) + 0.1:
+                    q2 = qp  # the card's edges side with the perspective fit
             card = straighten(img, q2)
             boxes = to_boxes(detect_lines(card, eng), h.flipped)
             f2 = fit(boxes, h.side, h.flipped)
@@ -80,9 +99,11 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
         q, card, boxes, f, known = best
         if f.anchors < _MIN_ANCHORS or f.residual_mm > _MAX_RESIDUAL_MM:
             continue
+        if not card_shaped(q) or inside_fraction(q, img.shape) < 0.85:
+            continue  # the refit drifted to something no card looks like
         ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
         if ct is not None:
-            return q, ct
+            return q, ct, snap_to_edges(img, q)
     return None
 
 
@@ -98,7 +119,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
                 continue  # a second card (the other side on a copy) is the same size as the first
             got = read_quad(img, q, eng)
             if got is not None:
-                quads.append(got[0])
+                quads.append(got[2])
                 found.append((_to_card(*got), got[1]))
             if len(found) >= 2:
                 return

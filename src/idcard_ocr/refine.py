@@ -20,11 +20,13 @@ from .layout import BACK_ANCHORS, CANON_H, CANON_W, CARD_H_MM, FRONT_ANCHORS, PX
 Point = tuple[float, float]
 
 
+
 @dataclass
 class Fit:
     transform: np.ndarray | None  # canonical px -> corrected canonical px (unflipped frame); None: too few
     anchors: int
     residual_mm: float  # RMS distance of the anchors from the layout before the fit
+    perspective: np.ndarray | None = None  # a homography that explains the anchors much better, if any
 
 
 def _rows(boxes: list[Box], cy: float, tol: float) -> list[Box]:
@@ -93,6 +95,7 @@ def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Po
                 pairs.append(((b.x0, b.cy), (a["nation_label_x0"], a["sex_cy"])))
     else:
         a = BACK_ANCHORS
+        titles: list[Box] = []
         for key in ("title1", "title2"):
             row = [b for b in _rows(boxes, a[f"{key}_cy"], tol) if b.x1 > 25 and b.x0 < 75]
             if row:
@@ -100,9 +103,13 @@ def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Po
                 if right.x1 - left.x0 > 25:
                     pairs.append(((left.x0, left.cy), (a[f"{key}_x0"], a[f"{key}_cy"])))
                     pairs.append(((right.x1, right.cy), (a[f"{key}_x1"], a[f"{key}_cy"])))
-        low = [b for b in boxes if b.cy > 30]
-        col = _column(low, a["authority_x0"], 2 * tol)
-        if len(col) == 2:
+                    titles.append(left)
+        # The two label rows, matched in order from the top: stray lines below a card come after them.
+        col = _column([b for b in boxes if b.cy > 30], a["authority_x0"], 2 * tol)[:2]
+        if len(col) == 2 and (
+            len(titles) < 2
+            or _spaced_like([*titles, *col], [a[f"{k}_cy"] for k in ("title1", "title2", "authority", "validity")])
+        ):
             for key, b in zip(("authority", "validity"), col):
                 pairs.append(((b.x0, b.cy), (a[f"{key}_x0"], a[f"{key}_cy"])))
     return pairs
@@ -154,14 +161,26 @@ def fit(boxes: list[Box], side: str, flipped: bool, coarse: tuple[str, Box, str]
     dst = np.array([q for _, q in pairs], np.float64) * PX_PER_MM
     residual = float(np.sqrt(np.mean(np.sum((src - dst) ** 2, axis=1)))) / PX_PER_MM
     m = None
-    if len(pairs) >= 5:
-        m, _ = cv2.findHomography(src, dst, cv2.RANSAC, 1.5 * PX_PER_MM)
-    if m is None and len(pairs) >= 3:  # an affine is still well posed
-        a, _ = cv2.estimateAffinePartial2D(src, dst)
+    if len(pairs) >= 3:
+        a, _ = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.5 * PX_PER_MM)
         m = None if a is None else np.vstack([a, [0, 0, 1]])
+    persp = None
+    if m is not None and len(pairs) >= 6:
+        # Perspective only where the anchors demand it. They sit in an L (label column, number strip), so a
+        # homography is free to swing the far corner: the caller lets the card's edges decide.
+        h, _ = cv2.findHomography(src, dst, cv2.RANSAC, 1.5 * PX_PER_MM)
+        if h is not None and _rms(m, src, dst) > 0.25 * PX_PER_MM and _rms(h, src, dst) < 0.5 * _rms(m, src, dst):
+            persp = h
     if m is None:
         m = sim if coarse else None
-    return Fit(None if m is None else _unflip(m, flipped), len(pairs), residual)
+    return Fit(
+        None if m is None else _unflip(m, flipped), len(pairs), residual,
+        None if persp is None else _unflip(persp, flipped),
+    )
+
+
+def _rms(m: np.ndarray, src: np.ndarray, dst: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.sum((_apply(m, src) - dst) ** 2, axis=1))))
 
 
 def _unflip(m: np.ndarray, flipped: bool) -> np.ndarray:

@@ -1,0 +1,52 @@
+"""Shared fixtures: one OCR engine per test session; rendered cards and their readings made once per run.
+
+The renderer lives in tools/ (outside the installed package); pyproject's `pythonpath = ["."]` makes it
+importable as `tools.synth`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from idcard_ocr.engine import Engine
+    from idcard_ocr.model import Reading
+    from tools.synth import Sample
+
+
+@cache
+def rendered(seed: int, condition: str) -> Sample:
+    """make_sample(seed, condition), rendered once per test run. Callers must not modify the image."""
+    from tools.synth import make_sample
+
+    return make_sample(seed, condition)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """The process-wide OCR engine, loaded and warmed once for the whole session."""
+    from idcard_ocr.engine import warm_up
+
+    return warm_up()
+
+
+@pytest.fixture(scope="session")
+def render() -> Callable[[int, str], Sample]:
+    """rendered(seed, condition): the cached renderer."""
+    return rendered
+
+
+@pytest.fixture(scope="session")
+def read_rendered(engine: Engine) -> Callable[[int, str], Reading]:
+    """The Reading of rendered(seed, condition), read once per run and shared by every test asking for it."""
+    from idcard_ocr import read
+
+    @cache
+    def _read(seed: int, condition: str) -> Reading:
+        return read(rendered(seed, condition).image, engine=engine)
+
+    return _read
