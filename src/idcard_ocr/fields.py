@@ -19,7 +19,12 @@ from .boxes import Box, box_of, crop
 from .engine import Engine
 from .idnumber import repair
 from .layout import (
+    ADDRESS_LINES_CY,
+    ADDRESS_PITCH_MM,
+    ADDRESS_VALUE_X0,
+    ADDRESS_VALUE_X1,
     BACK_BANDS,
+    BAND_LABELS,
     CANON_H,
     CANON_W,
     FRONT_BANDS,
@@ -88,7 +93,7 @@ def _clip_label(b: Box, row: list[Box], label_x1: float) -> Box:
     """
     if b.x0 >= label_x1 - 3:
         return b
-    nxt = [o for o in row if o is not b and b.x0 < o.x0 < b.x1 - 0.5 and abs(o.cy - b.cy) < (b.y1 - b.y0)]
+    nxt = [o for o in row if o is not b and b.x0 < o.x0 < b.x1 - 0.5 and abs(o.cy - b.cy) < 0.5 * (b.y1 - b.y0)]
     if not nxt:
         return b
     cut = min(o.x0 for o in nxt)
@@ -100,6 +105,28 @@ def _clip_label(b: Box, row: list[Box], label_x1: float) -> Box:
 def _layout_box(x0: float, y0: float, x1: float, y1: float) -> Box:
     q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32) * PX_PER_MM
     return box_of(q)
+
+
+def _probe(card: np.ndarray, box: Box, eng: Engine) -> tuple[Box, str, float] | None:
+    """Read a fixed place of the layout the detector found nothing in, trimmed to its ink.
+
+    A blank-padded crop makes the recognizer unsure of even a clean character, hence the trim.
+    """
+    region = crop(card, box)
+    gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+    med = float(np.median(gray))
+    if med - float(gray.min()) < 30:
+        return None  # no ink darker than the card here
+    ink = np.where((gray < med - 0.45 * (med - float(gray.min()))).sum(axis=0) >= 2)[0]
+    if len(ink) == 0:
+        return None
+    pad = region.shape[0] // 3
+    x0 = box.x0 + max(0, ink[0] - pad) / PX_PER_MM
+    x1 = box.x0 + min(region.shape[1], ink[-1] + pad) / PX_PER_MM
+    tight = _layout_box(x0, box.y0, x1, box.y1)
+    text, score = eng.recognize([crop(card, tight)])[0]
+    text = text.replace(" ", "")
+    return (tight, text, score) if text else None
 
 
 def _dedupe(boxes: list[Box]) -> list[Box]:
@@ -148,12 +175,25 @@ def _recognize(card: np.ndarray, groups: dict[str, list[Box]], eng: Engine, know
         text, score = got[id(b)]
         text = text.replace(" ", "")
         value = _strip_labels(text)
+        label = BAND_LABELS.get(k, "")
+        if value == text and b.x0 < _LABEL_COLUMN_MM and _looks_like(text[: len(label)], label):
+            value = text[len(label):]  # a label read with a wrong character ("姓者谢暐平")
         if not value:
             continue  # the printed label alone
         if len(value) < len(text) and text.endswith(value):
             b = _shrink_left(b, (len(text) - len(value)) / len(text))  # the box of the value, not its label
         out[k].append((b, value, score))
     return out
+
+
+_LABEL_COLUMN_MM = 8.0  # a line starting left of this starts with its printed label
+
+
+def _looks_like(got: str, label: str) -> bool:
+    """The label with at most one character in three misread."""
+    if not label or len(got) != len(label):
+        return False
+    return sum(a == b for a, b in zip(got, label)) * 3 >= len(label) * 2 - 1 and got[0] in label
 
 
 def _shrink_left(b: Box, frac: float) -> Box:
@@ -170,7 +210,17 @@ def _field(items: list[tuple[Box, str, float]], value: str, factor: float = 1.0)
 
 
 def _text(items: list[tuple[Box, str, float]]) -> str:
-    return "".join(t for _, t, _ in items).replace(" ", "")
+    """The items' texts in order; where two boxes of a row overlap, the character both read is kept once."""
+    out = ""
+    prev: Box | None = None
+    for b, t, _ in items:
+        t = t.replace(" ", "")
+        if prev is not None and abs(b.cy - prev.cy) < 0.5 * (b.y1 - b.y0) and b.x0 < prev.x1 - 0.5:
+            k = next((k for k in (3, 2, 1) if len(out) >= k and out[-k:] == t[:k]), 0)
+            t = t[k:]
+        out += t
+        prev = b
+    return out
 
 
 def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -> CardText | None:
@@ -214,17 +264,23 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
         nat_text = after + _text(sn_items[sex_at + 1:])
     if "sex" not in f:
         # A lone character the detector missed (glare, blur): read its fixed place on the layout.
-        box = _layout_box(*SEX_VALUE_MM)
-        text, score = eng.recognize([crop(card, box)])[0]
-        if m := re.search("[男女]", text):
-            f["sex"] = _field([(box, text, score)], m.group(0))
+        got = _probe(card, _layout_box(*SEX_VALUE_MM), eng)
+        if got and (m := re.search("[男女]", got[1])):
+            f["sex"] = _field([got], m.group(0))
     nat = nz.snap_nation(nat_text) if nat_text and nat_items else None
     if nat:
         f["nation"] = _field(nat_items, nat[0], nat[1])
 
     addr_items = read["address"]
     by_box = {id(b): (b, t, s) for b, t, s in addr_items}
-    ordered = [by_box[id(b)] for row in _rows([b for b, _, _ in addr_items]) for b in row]
+    rows = _rows([b for b, _, _ in addr_items])
+    ordered = [by_box[id(b)] for row in rows for b in row]
+    if rows and len(rows) < len(ADDRESS_LINES_CY) and rows[-1][0].cy + ADDRESS_PITCH_MM < ADDRESS_LINES_CY[-1] + 2:
+        # A 1-2 character last line is easily missed by the detector: read the next line's place.
+        cy = rows[-1][0].cy + ADDRESS_PITCH_MM
+        got = _probe(card, _layout_box(ADDRESS_VALUE_X0, cy - 2.0, ADDRESS_VALUE_X1, cy + 2.0), eng)
+        if got and got[2] > 0.7:
+            ordered.append(got)
     addr = nz.join_address([t for _, t, _ in ordered])
     if addr:
         f["address"] = _field(ordered, addr)
