@@ -337,3 +337,10 @@ def test_normalize_name_unifies_dots_and_spaces() -> None:
     assert normalize_name("帕提古丽・伊力哈木") == "帕提古丽·伊力哈木"
     assert normalize_name("阿卜杜拉 • 吾斯曼") == "阿卜杜拉·吾斯曼"
     assert normalize_name(" 禤 燊 ") == "禤燊"
+
+
+def test_normalize_name_drops_latin_noise_keeps_rare_characters() -> None:
+    from idcard_ocr.normalize import normalize_name
+
+    assert normalize_name("xs贺俊明") == "贺俊明"
+    assert normalize_name("禤燊𠅤") == "禤燊𠅤"  # CJK extension B stays

@@ -125,8 +125,8 @@ def _probe(card: np.ndarray, box: Box, eng: Engine) -> tuple[Box, str, float] | 
     x1 = box.x0 + min(region.shape[1], ink[-1] + pad) / PX_PER_MM
     tight = _layout_box(x0, box.y0, x1, box.y1)
     text, score = eng.recognize([crop(card, tight)])[0]
-    text = text.replace(" ", "")
-    return (tight, text, score) if text else None
+    text = text.replace(" ", "").strip(_SPECKS)
+    return (tight, text, score) if any(ch.isalnum() for ch in text) else None  # dust and toner read as dots
 
 
 def _dedupe(boxes: list[Box]) -> list[Box]:
@@ -186,6 +186,7 @@ def _recognize(card: np.ndarray, groups: dict[str, list[Box]], eng: Engine, know
     return out
 
 
+_SPECKS = ".,:;'`\"·。，、-_~|"
 _LABEL_COLUMN_MM = 8.0  # a line starting left of this starts with its printed label
 
 

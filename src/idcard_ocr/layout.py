@@ -77,6 +77,7 @@ BACK_ANCHORS: dict[str, float] = {
     "title2_x0": 23.7, "title2_x1": 76.45, "title2_cy": 19.4,
     "authority_x0": 16.5, "authority_cy": 38.85,
     "validity_x0": 16.5, "validity_cy": 45.85,
+    "value_x0": 31.65,  # 签发机关 and 有效期限 values start here, on the labels' rows
 }
 REFIT_TOLERANCE_MM = 1.5  # anchors further than this (RMS) from the layout: re-straighten the card
 # (bands leave 2-3 mm of slack around each row, and crops follow the detected lines, not the layout)

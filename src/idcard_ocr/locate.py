@@ -7,6 +7,8 @@ its key lines instead. Which long edge is the top is decided later, by reading.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -139,13 +141,13 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def outline_support(img: np.ndarray, quad: np.ndarray) -> float:
-    """How much of a quad's sides lie on edges of the image: a card's outline mostly does."""
+def outline_support(img: np.ndarray) -> Callable[[np.ndarray], float]:
+    """A scorer of quads: how much of a quad's sides lie on edges of img (a card's outline mostly does)."""
     h, w = img.shape[:2]
     s = min(1.0, _WORK_SIDE / max(h, w))
     small = cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else img
-    edges = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0), 20, 60)
-    return _edge_support(quad.astype(np.float32) * s, cv2.dilate(edges, _NEAR))
+    edges = cv2.dilate(cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0), 20, 60), _NEAR)
+    return lambda quad: _edge_support(quad.astype(np.float32) * s, edges)
 
 
 def snap_to_edges(img: np.ndarray, quad: np.ndarray, reach: float = 0.035) -> np.ndarray:

@@ -96,6 +96,8 @@ _NAME_DOTS = str.maketrans({c: "·" for c in "・•･‧⋅∙.。°"})
 def normalize_name(text: str) -> str:
     """A name as printed: no spaces, the parts of a minority name joined with U+00B7 (·)."""
     name = "".join(text.split()).translate(_NAME_DOTS)
+    # printed names are Chinese characters (and ·): Latin letters or digits here are noise (moire, dirt)
+    name = "".join(ch for ch in name if ch == "·" or "\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f")
     return name.strip("·")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,7 +35,7 @@ from .refine import fit
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
 _MAX_OUTLINES = 3  # outline candidates tried before placing cards from key lines
 _MIN_ANCHORS = 3  # layout anchors a card must show to be read at all
-_SETTLED_ANCHORS = {"front": 5, "back": 4}  # fewer anchors than this cannot vouch for a straight card
+_SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
 _MAX_RESIDUAL_MM = 2.5  # anchors still this far off after refitting: not this card's layout
 
 
@@ -78,6 +79,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
 
     Returns the quad the fields were read in, what was read, and the card's outline snapped to its edges.
     """
+    support: Callable[[np.ndarray], float] | None = None
     for h in hypotheses(straighten(img, quad), eng):
         best = (quad, None, h.boxes, h.fit, h.known)  # quad, its canonical image (None: not made), lines, fit, texts
         for _ in range(3):
@@ -86,15 +88,23 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
             if f.transform is None or settled:
                 break
             q2 = _corrected_quad(q, f.transform)
+            # Other readings of where the card is: the perspective fit, and the affine one snapped to the
+            # card's own edges. The card's edges decide, with a margin in favour of the plain fit.
+            others = [snap_to_edges(img, q2)]
             if f.perspective is not None:
-                qp = _corrected_quad(q, f.perspective)
-                if card_shaped(qp) and outline_support(img, qp) > outline_support(img, q2) + 0.1:
-                    q2 = qp  # the card's edges side with the perspective fit
+                others.append(_corrected_quad(q, f.perspective))
+            others = [o for o in others if card_shaped(o) and not np.allclose(o, q2, atol=2.0)]
+            if others:
+                support = support or outline_support(img)
+                score = support(q2) + 0.1
+                best_other = max(others, key=support)
+                if support(best_other) > score:
+                    q2 = best_other
             card = straighten(img, q2)
             boxes = to_boxes(detect_lines(card, eng), h.flipped)
             f2 = fit(boxes, h.side, h.flipped)
-            if f2.anchors < _MIN_ANCHORS or f2.residual_mm >= f.residual_mm:
-                break  # no better: keep what we had
+            if (f2.anchors, -f2.residual_mm) <= (f.anchors, -f.residual_mm):
+                break  # no better (more anchors seen, else closer): keep what we had
             best = (q2, card, boxes, f2, {})
         q, card, boxes, f, known = best
         if f.anchors < _MIN_ANCHORS or f.residual_mm > _MAX_RESIDUAL_MM:

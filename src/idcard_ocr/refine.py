@@ -104,14 +104,15 @@ def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Po
                     pairs.append(((left.x0, left.cy), (a[f"{key}_x0"], a[f"{key}_cy"])))
                     pairs.append(((right.x1, right.cy), (a[f"{key}_x1"], a[f"{key}_cy"])))
                     titles.append(left)
-        # The two label rows, matched in order from the top: stray lines below a card come after them.
-        col = _column([b for b in boxes if b.cy > 30], a["authority_x0"], 2 * tol)[:2]
-        if len(col) == 2 and (
-            len(titles) < 2
-            or _spaced_like([*titles, *col], [a[f"{k}_cy"] for k in ("title1", "title2", "authority", "validity")])
-        ):
-            for key, b in zip(("authority", "validity"), col):
-                pairs.append(((b.x0, b.cy), (a[f"{key}_x0"], a[f"{key}_cy"])))
+        # The two label rows and the two value rows, each matched in order from the top (stray lines below
+        # a card come after them).
+        low = [b for b in boxes if b.cy > 30]
+        rows_cy = [a[f"{k}_cy"] for k in ("title1", "title2", "authority", "validity")]
+        for x0 in (a["authority_x0"], a["value_x0"]):
+            col = _column(low, x0, 2 * tol)[:2]
+            if len(col) == 2 and (len(titles) < 2 or _spaced_like([*titles, *col], rows_cy)):
+                for key, b in zip(("authority", "validity"), col):
+                    pairs.append(((b.x0, b.cy), (x0, a[f"{key}_cy"])))
     return pairs
 
 
