@@ -23,6 +23,7 @@ _SCRIPT = Path(sys.executable).parent / "idcard-ocr"
 # The installed entry point when there is one (it is in the venv), else the module.
 CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "idcard_ocr.cli"]
 RECORD_KEYS = {"file", "side", "rotation", "fields", "checks", "time_ms"}
+CHECK_KEYS = {"card_type", "risk", "quality", "warnings", "portrait"}  # issue 4: present when a card was found
 FIELD_KEYS = {"value", "confidence", "box"}
 # (seed, condition) of the good images: a front, a back, and a front in a nested folder.
 GOOD = {"a.jpg": (0, "clean"), "b.jpg": (2, "clean"), "nested/c.jpg": (1, "clean")}
@@ -74,7 +75,10 @@ def test_one_json_line_per_good_image(
     assert len(run_one_worker.stdout.splitlines()) == len(GOOD)
     for name, (seed, cond) in GOOD.items():
         r = recs[str(folder / name)]
-        assert set(r) == RECORD_KEYS, name
+        assert set(r) - CHECK_KEYS == RECORD_KEYS, name
+        if r["side"] != "none":
+            assert {"card_type", "risk", "quality", "warnings"} <= set(r), name
+            assert r["risk"]["class"] in ("original", "temporary", "photocopy", "screen", "edited")
         assert set(r["fields"]) <= set(FIELD_NAMES), name
         for k, f in r["fields"].items():
             assert set(f) == FIELD_KEYS, (name, k)
@@ -124,6 +128,21 @@ def test_all_good_exit_0(folder: Path) -> None:
     assert "error" not in res.stderr.lower()
 
 
+def test_portrait_and_card_crops_are_saved(folder: Path, tmp_path: Path, render: Render) -> None:
+    res = _run("read", str(folder / "a.jpg"), "--portrait", str(tmp_path / "p"), "--card", str(tmp_path / "c"))
+    assert res.returncode == 0, res.stderr
+    side = render(*GOOD["a.jpg"]).truth.side
+    cards = sorted(p.name for p in (tmp_path / "c").iterdir())
+    assert cards == [f"a_card0_{side}.jpg"]
+    card = cv2.imread(str(tmp_path / "c" / cards[0]))
+    assert card is not None and card.shape[1] > card.shape[0]  # straightened: landscape
+    portraits = list((tmp_path / "p").iterdir())
+    assert len(portraits) == (1 if side == "front" else 0)
+    for p in portraits:
+        crop = cv2.imread(str(p))
+        assert crop is not None and crop.shape[0] > crop.shape[1]  # a portrait is taller than wide
+
+
 def test_missing_file_is_reported_and_run_goes_on(folder: Path, tmp_path: Path) -> None:
     missing = tmp_path / "no_such_card.jpg"
     res = _run("read", str(missing), str(folder / "b.jpg"))
@@ -151,7 +170,7 @@ def test_sample_command() -> None:
     lines = res.stdout.splitlines()
     assert len(lines) == 1
     r = json.loads(lines[0])
-    assert set(r) == RECORD_KEYS
+    assert set(r) - CHECK_KEYS == RECORD_KEYS
     assert r["side"] == "front"
     assert set(r["fields"]) == set(FRONT_FIELDS)
     assert r["checks"]["checksum"] is True

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,36 +31,75 @@ def _expand(paths: list[Path]) -> Iterator[Path]:
 
 def reading_line(file: str, reading: Any) -> dict[str, Any]:
     """The JSON-lines record for one image."""
-    return {
+    rec: dict[str, Any] = {
         "file": file,
         "side": reading.side,
         "rotation": reading.rotation,
         "fields": {k: f.model_dump() for k, f in reading.fields.items()},
         "checks": reading.checks.model_dump(exclude_none=True),
-        "time_ms": reading.time_ms,
     }
+    if reading.card_type is not None:
+        rec["card_type"] = reading.card_type
+    if reading.risk is not None:
+        rec["risk"] = reading.risk.model_dump(by_alias=True, exclude_none=True)
+    if reading.quality is not None:
+        rec["quality"] = reading.quality.model_dump(exclude_none=True, exclude={"measures"})
+    if reading.warnings is not None:
+        rec["warnings"] = reading.warnings.model_dump(exclude_none=True)
+    if reading.portrait is not None:
+        rec["portrait"] = {"box": list(reading.portrait.box), "quad": reading.portrait.quad}
+    rec["time_ms"] = reading.time_ms
+    return rec
 
 
-def _read_one(path: str) -> dict[str, Any]:
+def _read_one(path: str, portrait_dir: str | None = None, card_dir: str | None = None) -> dict[str, Any]:
     # Runs in the parent or a worker process: errors come back as data so the run goes on.
-    from . import read
     from .errors import IdCardOcrError
+    from .pipeline import read_detailed
 
     try:
-        return reading_line(path, read(Path(path)))
+        d = read_detailed(Path(path))
+        if portrait_dir or card_dir:
+            _save_crops(path, d, portrait_dir, card_dir)
+        return reading_line(path, d.reading)
     except IdCardOcrError as e:
         return {"file": path, "error": f"{type(e).__name__}: {e}"}
     except OSError as e:
         return {"file": path, "error": f"cannot open file ({e.strerror or type(e).__name__})"}
 
 
+def _save_crops(path: str, d: Any, portrait_dir: str | None, card_dir: str | None) -> None:
+    import cv2
+
+    from .checks import portrait_crop
+
+    stem = Path(path).stem
+    if card_dir:
+        for i, v in enumerate(d.views):
+            cv2.imwrite(str(Path(card_dir) / f"{stem}_card{i}_{v.card.side}.jpg"), v.upright)
+    if portrait_dir and d.reading.portrait is not None:
+        from .checks import assess
+
+        checks = assess(d)
+        for i in range(len(checks.portraits)):
+            crop = portrait_crop(d, checks, i)
+            if crop is not None:
+                cv2.imwrite(str(Path(portrait_dir) / f"{stem}_portrait{i}.jpg"), crop)
+
+
 @app.command()
 def read(
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders (searched recursively)")],
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Parallel processes")] = 1,
+    portrait: Annotated[Path | None, typer.Option("--portrait", help="Save each portrait crop here")] = None,
+    card: Annotated[Path | None, typer.Option("--card", help="Save each straightened card here")] = None,
 ) -> None:
     """Recognize images and write one JSON line per image to stdout."""
+    for folder in (portrait, card):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
     files = [str(p) for p in _expand(paths)]
+    one = partial(_read_one, portrait_dir=str(portrait) if portrait else None, card_dir=str(card) if card else None)
     if not files:
         _err.print("[red]error:[/] no image files found")
         raise typer.Exit(2)
@@ -74,10 +114,10 @@ def read(
             # each process has its own engine: share the cores among them rather than oversubscribe
             os.environ.setdefault("IDCARD_OCR_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                results: Iterator[dict[str, Any]] = pool.map(_read_one, files)
+                results: Iterator[dict[str, Any]] = pool.map(one, files)
                 failed += _emit(results, progress, task)
         else:
-            failed += _emit(map(_read_one, files), progress, task)
+            failed += _emit(map(one, files), progress, task)
     if failed:
         raise typer.Exit(1)
 

@@ -91,7 +91,7 @@ def lookup_area(code: str) -> Area | None:
     prov = areas.get(code[:2] + "0000", (None, False))[0]
     city = areas.get(code[:4] + "00", (None, False))[0] if code[2:4] != "00" else None
     district = name if not code.endswith("00") else None
-    if city in ("市辖区", "县"):  # municipalities: the "city" level is a placeholder
+    if city in ("市辖区", "县", "市"):  # municipalities: the "city" level is a placeholder
         city = prov
     elif city is not None and "直辖" in city:  # 省直辖县级行政单位 etc.: no city level at all
         city = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 
 FieldName = Literal[
@@ -76,7 +76,96 @@ class Reading(BaseModel):
     image_size: tuple[int, int] = PField(description="(width, height) of the decoded, EXIF-upright image")
     timings_ms: dict[str, float] = PField(default_factory=dict)
     time_ms: float = 0.0
+    # Card checks (idcard_ocr.checks.assess); None until assessed.
+    card_type: CardType | None = None
+    portrait: Portrait | None = PField(None, description="The photo of the first front card")
+    quality: Quality | None = None
+    risk: Risk | None = PField(None, description="None when no card was found (nothing to judge)")
+    warnings: Warnings | None = None
+    portrait_image: str | None = PField(None, description="On request: the photo, upright, as base64 JPEG")
+    card_image: str | None = PField(None, description="On request: the straightened first card, base64 JPEG")
 
     def value(self, name: str) -> str | None:
         f = self.fields.get(name)
         return f.value if f else None
+
+
+# ---------------------------------------------------------------- card checks (issue 4): appended, all optional
+
+CardType = Literal["resident", "temporary", "permit", "foreign", "unknown"]
+RiskClass = Literal["original", "temporary", "photocopy", "screen", "edited"]
+ImageStatus = Literal[
+    "normal", "reversed_side", "non_idcard", "blurred", "other_type_card", "over_exposure", "over_dark", "unknown"
+]
+# Face++ `legality` class names, in their order; RISK_CLASSES[i] is our name for FACEPP_CLASSES[i].
+FACEPP_CLASSES: tuple[str, ...] = ("ID Photo", "Temporary ID Photo", "Photocopy", "Screen", "Edited")
+RISK_CLASSES: tuple[str, ...] = ("original", "temporary", "photocopy", "screen", "edited")
+
+
+class Point(BaseModel):
+    """A point normalized to the image: x / width, y / height (may leave [0, 1] when the card does)."""
+
+    x: float
+    y: float
+
+
+class Portrait(BaseModel):
+    """The photo on a card, in original image pixels."""
+
+    card: int = PField(description="Index of the card in Reading.cards")
+    quad: Quad = PField(description="Photo corners in original px, clockwise from the upright top-left")
+    box: tuple[int, int, int, int] = PField(description="Axis-aligned bounds in original px: left, top, width, height")
+    head_rect: dict[str, Point] = PField(description="Face++ head_rect: lt, rt, rb, lb normalized to the image size")
+    refined: bool = PField(False, description="Edges found on the card; False: placed from the layout alone")
+
+
+class Quality(BaseModel):
+    """How usable the photo is. A flag is None when it could not be measured (no card found)."""
+
+    score: int | None = PField(None, ge=0, le=100, description="0-100, higher is better; None without a card")
+    blur: bool | None = None
+    over_exposure: bool | None = None
+    under_exposure: bool | None = None
+    glare: bool | None = PField(None, description="A highlight washes out part of a field")
+    cut_off: bool | None = PField(None, description="The card runs over the image border")
+    too_small: bool | None = PField(None, description="Too few pixels per millimetre to read reliably")
+    image_status: ImageStatus = "unknown"
+    measures: dict[str, float] = PField(default_factory=dict, description="The raw measurements behind the flags")
+    reasons: list[str] = PField(default_factory=list)
+
+
+class Risk(BaseModel):
+    """What was photographed. scores are keyed by the Face++ names and sum to 1."""
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    kind: RiskClass = PField(alias="class", serialization_alias="class")
+    scores: dict[str, float] = PField(description="Face++ class name -> probability (sum 1)")
+    reasons: list[str] = PField(default_factory=list)
+    edit_tool: str | None = PField(None, description="Editing software named in the file's metadata")
+
+
+class Warnings(BaseModel):
+    """Card-level warnings. None: could not be checked (the fields it needs were not read)."""
+
+    expired: bool | None = None
+    validity_term_mismatch: bool | None = None
+    number_mismatch: bool | None = PField(None, description="Number disagrees with the printed birth date or sex")
+    multiple_cards: bool = False
+    incomplete: bool | None = PField(None, description="Key fields missing or the card cut off")
+    reasons: list[str] = PField(default_factory=list)
+
+
+class CardChecks(BaseModel):
+    """Everything checks.assess() adds to a Reading."""
+
+    card_type: CardType = "unknown"
+    card_type_reasons: list[str] = PField(default_factory=list)
+    portraits: list[Portrait] = PField(default_factory=list)
+    quality: Quality = PField(default_factory=Quality)
+    risk: Risk | None = None
+    warnings: Warnings = PField(default_factory=Warnings)
+    timings_ms: dict[str, float] = PField(default_factory=dict)
+
+
+Reading.model_rebuild()  # its check fields name classes defined above after it

@@ -187,9 +187,17 @@ def _view(img: np.ndarray, card: Card) -> CardView:
 
 
 def read_detailed(
-    image: ImageInput, side: Literal["auto", "front", "back"] = "auto", engine: Engine | None = None
+    image: ImageInput,
+    side: Literal["auto", "front", "back"] = "auto",
+    engine: Engine | None = None,
+    checks: bool = True,
+    images: bool = False,
 ) -> Detailed:
-    """read(), plus the straightened cards and the decoded image's metadata (for the card checks)."""
+    """read(), plus the straightened cards and the decoded image's metadata.
+
+    checks: add the card checks (portrait, quality, risk, card type, warnings); images: also the portrait
+    crop and the straightened card as base64 JPEG.
+    """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     decoded = decode_with_meta(image)
@@ -219,18 +227,27 @@ def read_detailed(
         timings_ms={k: round(v, 1) for k, v in timings.items()},
         time_ms=round((time.perf_counter() - t0) * 1000, 1),
     )
-    return Detailed(reading, [_view(img, c) for c, _ in found], decoded)
+    detailed = Detailed(reading, [_view(img, c) for c, _ in found], decoded)
+    if checks:
+        from .checks import apply, assess  # the checks import this module (for types): import late
+
+        detailed.reading = apply(reading, assess(detailed, side, eng), detailed, images=images)
+        detailed.reading.time_ms = round((time.perf_counter() - t0) * 1000, 1)
+    return detailed
 
 
 def read(
-    image: ImageInput, side: Literal["auto", "front", "back"] = "auto", engine: Engine | None = None
+    image: ImageInput,
+    side: Literal["auto", "front", "back"] = "auto",
+    engine: Engine | None = None,
+    images: bool = False,
 ) -> Reading:
-    """Read every ID card side in an image.
+    """Read every ID card side in an image, with the card checks.
 
     `side` states what the caller expects; the Reading always reports the side actually found, so a
-    caller can tell a reversed side from a match.
+    caller can tell a reversed side from a match (quality.image_status says reversed_side).
     """
-    return read_detailed(image, side, engine).reading
+    return read_detailed(image, side, engine, images=images).reading
 
 
 __all__ = ["CardView", "Detailed", "ImageInput", "read", "read_detailed"]

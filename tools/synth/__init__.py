@@ -13,17 +13,23 @@ import random
 from .capture import CONDITIONS, NEGATIVES, Sample, Truth, capture
 from .card import CardImage, render_back, render_front
 from .identity import Identity, random_identity, validity_term, wrap_address
+from .variants import VARIANTS, as_upload, make_variant
 
 __all__ = [
-    "CONDITIONS", "NEGATIVES", "CardImage", "Identity", "Sample", "Truth", "capture", "make_sample", "make_set",
-    "random_identity", "render_back", "render_front", "validity_term", "wrap_address",
+    "CONDITIONS", "NEGATIVES", "VARIANTS", "CardImage", "Identity", "Sample", "Truth", "as_upload", "capture",
+    "make_sample", "make_set", "make_variant", "random_identity", "render_back", "render_front", "validity_term",
+    "wrap_address",
 ]
 
 
 def make_sample(seed: int, condition: str) -> Sample:
-    """One image for `condition`, everything drawn from random.Random(seed) (same inputs, same bytes)."""
+    """One image for `condition`, everything drawn from random.Random(seed) (same inputs, same bytes).
+
+    `condition` is one of CONDITIONS or of the card checks' VARIANTS (other card types, edited, ...)."""
+    if condition in VARIANTS:
+        return make_variant(seed, condition)
     if condition not in CONDITIONS:
-        raise ValueError(f"unknown condition {condition!r}; known: {', '.join(CONDITIONS)}")
+        raise ValueError(f"unknown condition {condition!r}; known: {', '.join(CONDITIONS + VARIANTS)}")
     rng = random.Random(seed)
     identity = random_identity(rng)
     front = back = None

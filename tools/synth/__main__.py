@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 
-from . import CONDITIONS, make_sample
+from . import CONDITIONS, VARIANTS, make_sample
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,12 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--conditions", default="", help=f"comma-separated subset of: {','.join(CONDITIONS)}")
+    ap.add_argument("--conditions", default="", help=f"comma-separated subset of: {','.join(CONDITIONS + VARIANTS)}")
     ap.add_argument("--format", choices=("jpg", "png"), default="jpg")
     ap.add_argument("--quality", type=int, default=95, help="JPEG quality of the written files")
     args = ap.parse_args(argv)
     conds = [c.strip() for c in args.conditions.split(",") if c.strip()] or list(CONDITIONS)
-    bad = [c for c in conds if c not in CONDITIONS]
+    bad = [c for c in conds if c not in CONDITIONS and c not in VARIANTS]
     if bad:
         ap.error(f"unknown condition(s): {', '.join(bad)}")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -50,10 +50,19 @@ class Truth:
     quads: list[Quad]  # one per card; front first for "both"
     image_size: tuple[int, int]  # (width, height)
     boxes: dict[str, Quad] = field(default_factory=dict)  # field ink boxes mapped into the image
+    # For the card checks (appended; defaults keep older callers working):
+    risk: str = "original"  # original | photocopy | screen | edited | temporary | none (no card)
+    card_type: str = "resident"  # resident | temporary | permit | foreign | bank_card | none
+    flags: dict[str, bool] = field(default_factory=dict)  # blur, over_exposure, under_exposure, glare, cut_off
+    portraits: list[Quad] = field(default_factory=list)  # photo box of each card showing one, in image px
+    software: str | None = None  # editor name an edited image should carry in its metadata (EXIF Software)
+    glare_cover: float = 0.0  # strongest mean wash-out (0-1) of the glare over any field box
 
     def to_json(self) -> dict[str, Any]:
         return {"side": self.side, "rotation": self.rotation, "fields": self.fields, "quads": self.quads,
-                "image_size": list(self.image_size), "boxes": self.boxes}
+                "image_size": list(self.image_size), "boxes": self.boxes, "risk": self.risk,
+                "card_type": self.card_type, "flags": self.flags, "portraits": self.portraits,
+                "software": self.software}
 
 
 @dataclass
@@ -332,7 +341,25 @@ def _blur(img: np.ndarray, rng: random.Random, text_px: float) -> np.ndarray:
     return cv2.filter2D(img, -1, k / k.sum())
 
 
-def _glare(img: np.ndarray, rng: random.Random, quad: np.ndarray) -> None:
+@dataclass
+class GlareSpot:
+    """The highlight _glare drew: centre, axes, angle and strength (for the truth)."""
+
+    cx: float
+    cy: float
+    ax: float
+    ay: float
+    t: float
+    k: float
+
+    def wash(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """How much of the ink contrast the highlight removes at (xs, ys): k * m in [0, k]."""
+        u = ((xs - self.cx) * math.cos(self.t) + (ys - self.cy) * math.sin(self.t)) / self.ax
+        v = (-(xs - self.cx) * math.sin(self.t) + (ys - self.cy) * math.cos(self.t)) / self.ay
+        return self.k * np.exp(-(u * u + v * v) * 1.2)
+
+
+def _glare(img: np.ndarray, rng: random.Random, quad: np.ndarray) -> GlareSpot | None:
     H, W = img.shape[:2]
     wts = np.array([rng.random() + 0.2 for _ in range(4)])
     cx, cy = (quad * (wts / wts.sum())[:, None]).sum(0)
@@ -345,7 +372,7 @@ def _glare(img: np.ndarray, rng: random.Random, quad: np.ndarray) -> None:
     x0, x1 = max(0, int(cx - reach)), min(W, int(cx + reach) + 1)
     y0, y1 = max(0, int(cy - reach)), min(H, int(cy + reach) + 1)
     if x1 <= x0 or y1 <= y0:
-        return
+        return None
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     u = ((xs - cx) * math.cos(t) + (ys - cy) * math.sin(t)) / ax
     v = (-(xs - cx) * math.sin(t) + (ys - cy) * math.cos(t)) / ay
@@ -356,6 +383,7 @@ def _glare(img: np.ndarray, rng: random.Random, quad: np.ndarray) -> None:
     tint = np.array((0.96, 1.0, 1.0), np.float32)
     roi = np.clip(img[y0:y1, x0:x1], 0, 255)
     img[y0:y1, x0:x1] = 255 - (255 - roi) * (1 - k * m[..., None] * tint)
+    return GlareSpot(float(cx), float(cy), ax, ay, t, k)
 
 
 def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
@@ -388,8 +416,54 @@ def _truth(cards: list[CardImage], hs: list[np.ndarray], size: tuple[int, int]) 
         fields.update(c.fields)
         boxes.update(_truth_boxes(c, h))
     side = cards[0].side if len(cards) == 1 else "both"
+    portraits = []
+    for c, h in zip(cards, hs):
+        if "portrait" in c.boxes:
+            x0, y0, x1, y1 = c.boxes["portrait"]
+            portraits.append(_qlist(_apply_h(h, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32))))
     return Truth(side=side, rotation=_rotation_of(quads[0]), fields=fields, quads=[_qlist(q) for q in quads],
-                 image_size=size, boxes=boxes)
+                 image_size=size, boxes=boxes, portraits=portraits)
+
+
+# Field boxes a glare must wash out to count as "glare over a field" (the label-free value boxes).
+GLARE_FIELDS = ("name", "sex", "nation", "birth", "address", "number", "authority", "valid_from", "valid_to")
+GLARE_TRUTH_WASH = 0.25  # mean wash-out over a field box from which its print is visibly faded
+
+
+def glare_cover(spot: GlareSpot | None, boxes: dict[str, Quad]) -> float:
+    """Strongest mean wash-out of the highlight over any field box (0 when there is no highlight)."""
+    if spot is None:
+        return 0.0
+    best = 0.0
+    for key in GLARE_FIELDS:
+        if key not in boxes:
+            continue
+        q = np.array(boxes[key], np.float32)
+        x0, y0 = np.floor(q.min(0)).astype(int)
+        x1, y1 = np.ceil(q.max(0)).astype(int)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        ys, xs = np.mgrid[y0:y1 + 1, x0:x1 + 1].astype(np.float32)
+        inside = np.zeros(xs.shape, np.uint8)
+        cv2.fillPoly(inside, [np.round(q - [x0, y0]).astype(np.int32)], 1)
+        w = spot.wash(xs, ys)[inside > 0]
+        if w.size:
+            best = max(best, float(w.mean()))
+    return best
+
+
+def _set_truth_flags(truth: Truth, condition: str, spot: GlareSpot | None = None) -> None:
+    """Risk class and quality flags as made by the condition (exact: the scene was built that way)."""
+    truth.risk = "none" if condition in NEGATIVES else {
+        "photocopy": "photocopy", "both_sides": "photocopy", "screen": "screen"}.get(condition, "original")
+    truth.glare_cover = round(glare_cover(spot, truth.boxes), 3)
+    truth.flags = {
+        "blur": condition == "blur",
+        "over_exposure": condition == "overexposed",
+        "under_exposure": condition == "underexposed",
+        "glare": truth.glare_cover >= GLARE_TRUTH_WASH,
+        "cut_off": False,
+    }
 
 
 # ---------------------------------------------------------------- scenes
@@ -662,18 +736,24 @@ def capture(front: CardImage | None, back: CardImage | None, condition: str, rng
     if condition in NEGATIVES:
         img = _u8(_negative(condition, rng, nrng))
         size = (img.shape[1], img.shape[0])
-        return Sample(img, Truth("none", 0, {}, [], size), condition)
+        truth = Truth("none", 0, {}, [], size, risk="none",
+                      card_type="bank_card" if condition == "neg_bank_card" else "none")
+        _set_truth_flags(truth, condition)
+        return Sample(img, truth, condition)
     if condition == "both_sides":
         if front is None or back is None:
             raise ValueError("both_sides needs the front and the back")
         scene, hs = _photocopy([front, back], rng, nrng)
         img = _u8(scene)
-        return Sample(img, _truth([front, back], hs, (img.shape[1], img.shape[0])), condition)
+        truth = _truth([front, back], hs, (img.shape[1], img.shape[0]))
+        _set_truth_flags(truth, condition)
+        return Sample(img, truth, condition)
     cards = [c for c in (front, back) if c is not None]
     if not cards:
         raise ValueError(f"{condition} needs a card")
     card = cards[0] if len(cards) == 1 else (front if rng.random() < 0.6 else back)
     assert card is not None
+    spot: GlareSpot | None = None
     if condition == "photocopy":
         scene, hs = _photocopy([card], rng, nrng)
         h = hs[0]
@@ -696,9 +776,11 @@ def capture(front: CardImage | None, back: CardImage | None, condition: str, rng
             scene = 255 * (np.clip(scene, 0, 255) / 255) ** rng.uniform(1.2, 1.5) * rng.uniform(0.3, 0.5)
             _noise(scene, nrng, rng.uniform(2, 5))
         elif condition == "glare":
-            _glare(scene, rng, _apply_h(h, _card_corners()))
+            spot = _glare(scene, rng, _apply_h(h, _card_corners()))
         _noise(scene, nrng, 1.5 if condition == "clean" else 2.5)
         if condition == "jpeg":
             scene = _jpeg(scene, rng.randint(40, 95))
     img = _u8(scene)
-    return Sample(img, _truth([card], [h], (img.shape[1], img.shape[0])), condition)
+    truth = _truth([card], [h], (img.shape[1], img.shape[0]))
+    _set_truth_flags(truth, condition, spot)
+    return Sample(img, truth, condition)

@@ -1,0 +1,219 @@
+"""Card checks: portrait, quality, risk, card type and warnings for a read image (issue 4).
+
+    from idcard_ocr.pipeline import read_detailed
+    from idcard_ocr.checks import assess, apply
+
+    d = read_detailed(image)
+    reading = apply(d.reading, assess(d, side_requested="front"))
+
+assess() only looks at what read_detailed() found (the straightened cards, the decoded file's metadata)
+and, when the pixels hint at another card type, recognizes one title line; it never re-reads the card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from ..engine import Engine, get_engine
+from ..layout import ASPECT
+from ..model import CardChecks, Portrait, Reading
+from . import cardtype, portrait, quality, risk, warnings
+from .geometry import canon_box, px_per_mm
+from .measure import CardPixels
+from .measure import measure as measure_card
+
+if TYPE_CHECKING:
+    from ..pipeline import Detailed
+
+__all__ = ["analyse", "apply", "assess", "card_features", "card_jpeg", "portrait_crop", "portrait_jpeg"]
+
+_CARD_ASPECT_TOL = 0.12  # an outline within 12 % of the card's aspect is card-shaped
+
+
+def card_features(detailed: Detailed) -> list[dict[str, float]]:
+    """The raw measurements of each found card (what the risk model and the quality flags use)."""
+    out = []
+    for v in detailed.views:
+        rects = {k: r for k, f in v.card.fields.items() if (r := canon_box(v.to_canon, f.box)) is not None}
+        m = measure_card(CardPixels(v.upright, v.card.side, rects))
+        m["back"] = 1.0 if v.card.side == "back" else 0.0
+        out.append(m)
+    return out
+
+
+def analyse(detailed: Detailed, engine: Engine | None = None,
+            timings: dict[str, float] | None = None) -> tuple[list[dict[str, float]], list[cardtype.CardKind]]:
+    """Per-card measurements (with temp_title, the risk model's inputs) and card types."""
+    t = time.perf_counter()
+    feats = card_features(detailed)
+    t1 = time.perf_counter()
+    views = detailed.views
+    cards = [v.card for v in views]
+    bg_as = [m.get("bg_a", 0.0) for m in feats]
+    needs_text = any(cardtype.from_fields(c) is None and cardtype.title_request(c, v.upright, a)
+                     for c, v, a in zip(cards, views, bg_as))
+    eng = (engine or get_engine()) if needs_text else engine
+    kinds = cardtype.type_cards(detailed.decoded.pixels, cards, [v.upright for v in views],
+                                [v.to_canon for v in views], bg_as, eng)
+    for m, k in zip(feats, kinds):
+        m["temp_title"] = 1.0 if k.kind == "temporary" else 0.0
+        if k.kind == "foreign":  # its "fields" are the resident layout's guesses: no glare judgement on them
+            m["glare_lift"] = float("nan")
+    if timings is not None:
+        timings["measure_ms"] = (t1 - t) * 1000
+        timings["type_ms"] = (time.perf_counter() - t1) * 1000
+    return feats, kinds
+
+
+def _outline_view(img: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The card outline that overlaps `quad` most, straightened with `quad`'s corner order (its upright)."""
+    from ..locate import homography, outline_quads, straighten
+
+    best, best_iou = None, 0.5
+    for q in outline_quads(img):
+        inter, _ = cv2.intersectConvexConvex(q.astype(np.float32), quad.astype(np.float32))
+        union = cv2.contourArea(q.astype(np.float32)) + cv2.contourArea(quad.astype(np.float32)) - inter
+        iou = inter / union if union > 0 else 0.0
+        if iou > best_iou:
+            best, best_iou = q, iou
+    if best is None:
+        return None
+    # Start the outline's corners where the reader's upright top-left is.
+    shifts = [np.roll(best, -k, axis=0) for k in range(4)]
+    q = min(shifts, key=lambda s: float(np.linalg.norm(s - quad, axis=1).sum()))
+    return straighten(img, q), homography(q)
+
+
+def _no_card_status(img: np.ndarray) -> tuple[str, list[str]]:
+    """non_idcard, other_type_card (a card-shaped, colourful or dark object) or unknown (a light card-shaped
+    object: perhaps an ID card the reader could not read)."""
+    from ..locate import outline_quads, straighten
+
+    for q in outline_quads(img):
+        a = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[3] - q[2])) / 2
+        b = (np.linalg.norm(q[2] - q[1]) + np.linalg.norm(q[0] - q[3])) / 2
+        if abs(max(a, b) / max(1e-6, min(a, b)) / ASPECT - 1) > _CARD_ASPECT_TOL:
+            continue
+        card = cv2.resize(straighten(img, q), None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+        hsv = cv2.cvtColor(card, cv2.COLOR_BGR2HSV)
+        sat, val = float(np.median(hsv[..., 1])), float(np.median(hsv[..., 2]))
+        if sat > 60 or val < 120:
+            return "other_type_card", [f"card-shaped object, not an ID card's print (saturation {sat:.0f})"]
+        return "unknown", ["card-shaped object the reader could not read"]
+    return "non_idcard", ["no card in the image"]
+
+
+def assess(
+    detailed: Detailed,
+    side_requested: str = "auto",
+    engine: Engine | None = None,
+    today: dt.date | None = None,
+) -> CardChecks:
+    """Portrait, quality, risk, card type and warnings for what read_detailed() found.
+
+    `side_requested` is what the caller asked for ("front", "back" or "auto"), for the reversed_side status.
+    `engine` is only used when a title line must be recognized (get_engine() by default).
+    """
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    reading = detailed.reading
+    img = detailed.decoded.pixels
+    views = detailed.views
+    cards = [v.card for v in views]
+
+    feats, kinds = analyse(detailed, engine, timings)
+    kind = cardtype.overall(kinds)
+
+    t = time.perf_counter()
+    rk = risk.assess_risk(feats, detailed.decoded.software)
+    timings["risk_ms"] = (time.perf_counter() - t) * 1000
+
+    t = time.perf_counter()
+    portraits: list[Portrait] = []
+    for i, (v, k) in enumerate(zip(views, kinds)):
+        if v.card.side == "front":
+            up, h = v.upright, v.to_canon
+            if k.kind == "temporary":
+                # The reader fits a temporary card to the resident layout's rows, not its outline: place
+                # the photo on the card's own outline when one is found.
+                got = _outline_view(img, np.array(v.card.quad, np.float64))
+                if got is not None:
+                    up, h = got
+            p, _ = portrait.locate(up, h, i, k.kind, reading.image_size)
+            portraits.append(p)
+    timings["portrait_ms"] = (time.perf_counter() - t) * 1000
+
+    t = time.perf_counter()
+    no_card_status, no_card_reasons = ("unknown", []) if cards else _no_card_status(img)
+    medium = rk.kind if rk is not None and rk.kind in ("photocopy", "screen") else "photo"
+    quads = [np.array(c.quad, np.float64) for c in cards]
+    q = quality.assess_quality(reading, feats, quads, [px_per_mm(qd) for qd in quads], medium, kind.kind,
+                               side_requested, no_card_status)
+    if not cards:
+        q.reasons = no_card_reasons
+    w = warnings.card_warnings(reading, kind.kind, q.cut_off, today)
+    timings["quality_ms"] = (time.perf_counter() - t) * 1000
+    timings["total_ms"] = (time.perf_counter() - t0) * 1000
+    return CardChecks(
+        card_type=kind.kind,  # type: ignore[arg-type]
+        card_type_reasons=kind.reasons,
+        portraits=portraits,
+        quality=q,
+        risk=rk,
+        warnings=w,
+        timings_ms={k: round(v, 1) for k, v in timings.items()},
+    )
+
+
+def apply(reading: Reading, checks: CardChecks, detailed: Detailed | None = None, images: bool = False) -> Reading:
+    """The Reading with the checks' answers filled in (a copy; timings gain checks_ms).
+
+    With `images` (and the Detailed it came from) it also carries the portrait and the straightened card
+    as base64 JPEG (portrait_image, card_image): only on request, they are large.
+    """
+    timings = dict(reading.timings_ms)
+    timings["checks_ms"] = checks.timings_ms.get("total_ms", 0.0)
+    update: dict[str, object] = {
+        "card_type": checks.card_type if reading.cards else None,
+        "portrait": checks.portraits[0] if checks.portraits else None,
+        "quality": checks.quality,
+        "risk": checks.risk,
+        "warnings": checks.warnings,
+        "timings_ms": timings,
+    }
+    if images and detailed is not None:
+        update["portrait_image"] = portrait_jpeg(detailed, checks)
+        update["card_image"] = card_jpeg(detailed)
+    return reading.model_copy(update=update)
+
+
+def card_jpeg(detailed: Detailed, index: int = 0, quality_: int = 90) -> str | None:
+    """The straightened, upright card (856 x 540) as base64 JPEG; None if there is no such card."""
+    if index >= len(detailed.views):
+        return None
+    return portrait.jpeg_b64(detailed.views[index].upright, quality_)
+
+
+def portrait_crop(detailed: Detailed, checks: CardChecks, index: int = 0) -> np.ndarray | None:
+    """The index-th portrait, upright, 260 x 320 BGR (for saving to a file); None if there is none."""
+    if index >= len(checks.portraits):
+        return None
+    p = checks.portraits[index]
+    img = detailed.decoded.pixels
+    # Straight from the original pixels through the photo's own quad: right for every card type, including
+    # those whose photo was placed on a re-found outline.
+    w, h = portrait.PHOTO_SIZE
+    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    m = cv2.getPerspectiveTransform(np.array(p.quad, np.float32), dst)
+    return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def portrait_jpeg(detailed: Detailed, checks: CardChecks, index: int = 0, quality_: int = 90) -> str | None:
+    """The index-th portrait (upright, 260 x 320) as base64 JPEG; None if there is none."""
+    crop = portrait_crop(detailed, checks, index)
+    return None if crop is None else portrait.jpeg_b64(crop, quality_)

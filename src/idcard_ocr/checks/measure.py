@@ -1,0 +1,296 @@
+"""Pixel measurements on a straightened card (canonical 856 x 540, 10 px/mm): the raw numbers behind the
+quality flags and the risk classifier. Everything is relative to the card itself (its own background, its own
+ink), so that lighting, white balance and scale matter as little as possible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from ..layout import BACK_BANDS, CANON_H, CANON_W, FRONT_BANDS, PX_PER_MM
+
+_MARGIN = 0.04  # fraction of the card cut off all round: rounded corners and a slightly loose outline
+_FFT = 256  # side of each spectrum window (canonical px)
+_POOL = np.ones((7, 7), np.uint8)
+
+
+@dataclass
+class CardPixels:
+    """A straightened card and the derived images several measures share."""
+
+    bgr: np.ndarray
+    side: str
+    field_rects: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)  # canonical x0, y0, x1, y1
+
+    def __post_init__(self) -> None:
+        h, w = self.bgr.shape[:2]
+        mx, my = int(w * _MARGIN), int(h * _MARGIN)
+        self.inner = self.bgr[my:h - my, mx:w - mx]
+        self.gray = cv2.cvtColor(self.inner, cv2.COLOR_BGR2GRAY)
+        self.offset = (mx, my)
+        # Half resolution is plenty for the global statistics (brightness, colour).
+        self.small = cv2.resize(self.inner, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        self.small_gray = cv2.cvtColor(self.small, cv2.COLOR_BGR2GRAY)
+
+    def text_rects(self, skip: tuple[str, ...] = ()) -> list[tuple[int, int, int, int]]:
+        """Where text is: the read fields' boxes (but `skip`), else the layout's value bands (inner-image px)."""
+        mx, my = self.offset
+        rects = [r for k, r in self.field_rects.items() if k not in skip]
+        if not rects:
+            bands = FRONT_BANDS if self.side == "front" else BACK_BANDS
+            for b in bands.values():
+                x0 = max(b.x0, b.label_x1)
+                rects.append((int(x0 * PX_PER_MM), int(b.y0 * PX_PER_MM), int(b.x1 * PX_PER_MM), int(b.y1 * PX_PER_MM)))
+        out = []
+        gh, gw = self.gray.shape
+        for x0, y0, x1, y1 in rects:
+            a, b = max(0, x0 - mx), max(0, y0 - my)
+            c, d = min(gw, x1 - mx), min(gh, y1 - my)
+            if c - a >= 8 and d - b >= 8:
+                out.append((a, b, c, d))
+        return out
+
+
+def _percentiles(u8: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """Percentiles of an 8-bit image from its histogram (much faster than sorting)."""
+    cdf = np.cumsum(np.bincount(u8.ravel(), minlength=256)) / u8.size
+    return [float(np.searchsorted(cdf, q / 100)) for q in qs]
+
+
+def exposure(cp: CardPixels) -> dict[str, float]:
+    """Brightness percentiles and clipped fractions over the card."""
+    g = cp.small_gray
+    p02, p10, p50, p90 = _percentiles(g, (2, 10, 50, 90))
+    return {
+        "p02": p02, "p10": p10, "p50": p50, "p90": p90,
+        "clip_hi": float(np.count_nonzero(g >= 250)) / g.size,
+        "clip_any": float(np.count_nonzero(cv2.max(cv2.max(cp.small[..., 0], cp.small[..., 1]),
+                                                   cp.small[..., 2]) >= 254)) / g.size,
+        "clip_lo": float(np.count_nonzero(g <= 12)) / g.size,
+    }
+
+
+def sharpness(cp: CardPixels) -> dict[str, float]:
+    """Edge width (px, contrast-independent) and Laplacian variance over the text.
+
+    Width = local contrast / steepest slope, at gradient ridges across the stronger edges of each text
+    box (at least half its 95th-percentile contrast, so noise and faint print do not count). A sharp
+    straightened card gives about 2.3 px; a focus blur of sigma s adds roughly 1.2 s.
+    """
+    g = cp.gray.astype(np.float32)
+    rects = cp.text_rects()
+    if not rects:
+        return {"edge_width": float("nan"), "lap_var": float("nan")}
+    widths: list[np.ndarray] = []
+    laps: list[float] = []
+    k = np.ones((11, 11), np.uint8)
+    for x0, y0, x1, y1 in rects:
+        roi = g[y0:y1, x0:x1]
+        gx = cv2.Sobel(roi, cv2.CV_32F, 1, 0, ksize=3) / 8
+        gy = cv2.Sobel(roi, cv2.CV_32F, 0, 1, ksize=3) / 8
+        mag = np.sqrt(gx * gx + gy * gy)
+        contrast = cv2.dilate(roi, k) - cv2.erode(roi, k)
+        ridge = mag >= cv2.dilate(mag, np.ones((3, 3), np.uint8)) - 1e-6
+        floor = max(25.0, 0.5 * float(np.percentile(contrast, 95)))
+        sel = ridge & (contrast >= floor) & (mag > 1)
+        if sel.sum() >= 20:
+            widths.append(contrast[sel] / mag[sel])
+        laps.append(float(cv2.Laplacian(roi, cv2.CV_32F).var()))
+    w = np.concatenate(widths) if widths else np.array([np.nan])
+    return {"edge_width": float(np.median(w)), "lap_var": float(np.median(laps))}
+
+
+def glare(cp: CardPixels) -> dict[str, float]:
+    """How much a highlight lifts the ink of a field towards the background.
+
+    Each field's box is cut into 4 mm tiles; a tile's ink is its 5th percentile, its background the 90th.
+    Lift = (ink - card ink) / (card background - card ink), with the card's ink from its darkest tiles. The
+    measure is the largest mean lift over a field (a glare washes out part of a line, not a tile's corner).
+    """
+    g = cp.gray.astype(np.float32)
+    t = int(4 * PX_PER_MM)
+    inks, bgs, clips, owner = [], [], [], []
+    # Sex and nation are one or two characters, and the reader's nation box can hold its blue label: their
+    # ink level says little. Lines of text (name, birth, address, number; authority, validity) do.
+    for i, (x0, y0, x1, y1) in enumerate(cp.text_rects(skip=("sex", "nation"))):
+        for tx in range(x0, x1, t):
+            roi = g[y0:y1, tx:min(x1, tx + t)]
+            if roi.shape[1] < t // 2:
+                continue
+            lo, hi = np.percentile(roi, (5, 90))
+            inks.append(lo)
+            bgs.append(hi)
+            clips.append(float(np.mean(roi >= 250)))
+            owner.append(i)
+    if len(inks) < 3:
+        return {"glare_lift": float("nan"), "glare_clip": float("nan")}
+    ink, bg, own = np.array(inks), np.array(bgs), np.array(owner)
+    ink_ref, bg_ref = float(np.percentile(ink, 10)), float(np.median(bg))
+    lift = (ink - ink_ref) / max(bg_ref - ink_ref, 1.0)
+    per_field = [float(lift[own == i].mean()) for i in np.unique(own)]
+    return {"glare_lift": max(per_field), "glare_clip": float(max(clips))}
+
+
+def colour(cp: CardPixels) -> dict[str, float]:
+    """Chroma relative to the card's own background (a grey copy has none), and the background's tint.
+
+    Quarter resolution (214 x 135) is plenty for these whole-card statistics.
+    """
+    q = cv2.resize(cp.small, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(q, cv2.COLOR_BGR2LAB)
+    lum = lab[..., 0]
+    bright = lum >= _percentiles(lum, (50,))[0]  # the card's light background decides its white point
+    a0 = _percentiles(lab[..., 1][bright], (50,))[0] - 128
+    b0 = _percentiles(lab[..., 2][bright], (50,))[0] - 128
+    a = lab[..., 1].astype(np.float32) - (a0 + 128)
+    b = lab[..., 2].astype(np.float32) - (b0 + 128)
+    c = np.minimum(cv2.magnitude(a, b), 255).astype(np.uint8)
+    p90, p99 = _percentiles(c, (90, 99))
+    sat = cv2.cvtColor(q, cv2.COLOR_BGR2HSV)[..., 1]
+    # Chromaticity (channel shares) against the background's: an illuminant's cast multiplies all levels
+    # alike, so grey ink on a copy keeps the paper's shares while blue labels, skin or the red emblem do not.
+    f = q.astype(np.float32)
+    tot = f.sum(axis=2)
+    lit = tot >= 150  # dark pixels' shares are mostly noise
+    shares = f / np.maximum(tot, 1)[..., None]
+    ref = np.median(shares[tot >= np.median(tot)], axis=0)
+    d = np.abs(shares - ref).sum(axis=2)
+    dl = d[lit] if lit.any() else np.zeros(1, np.float32)
+    return {
+        "chrom_p99": float(np.percentile(dl, 99)) if dl.size else 0.0,
+        "chrom_frac": float(np.mean(dl > 0.08)) if dl.size else 0.0,
+        "chroma_p99": p99,
+        "chroma_p90": p90,
+        "chroma_frac": float(np.count_nonzero(c > 12)) / c.size,
+        "sat_p90": _percentiles(sat, (90,))[0],
+        "bg_a": a0,
+        "bg_b": b0,
+    }
+
+
+@lru_cache(maxsize=2)
+def _rings(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Radius (cycles/px), ring index and ring sizes of an n x n centred spectrum."""
+    y, x = np.mgrid[0:n, 0:n] - n // 2
+    r = np.hypot(x, y) / n
+    ids = np.minimum((r * n).astype(np.int64), n // 2)
+    return r, ids, np.bincount(ids.ravel(), minlength=n // 2 + 1)
+
+
+@lru_cache(maxsize=2)
+def _hann(n: int) -> np.ndarray:
+    return np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
+
+
+def _excess(win: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Log spectrum of a window minus its ring means (how far each frequency stands above its radius's
+    typical level), and the plain magnitude."""
+    _, ids, sizes = _rings(n)
+    f = cv2.dft((win - win.mean()) * _hann(n), flags=cv2.DFT_COMPLEX_OUTPUT)
+    spec = np.fft.fftshift(cv2.magnitude(f[..., 0], f[..., 1]))
+    s = np.log1p(spec)
+    ring_mean = np.bincount(ids.ravel(), weights=s.ravel(), minlength=n // 2 + 1) / np.maximum(sizes, 1)
+    return s - ring_mean[ids], spec
+
+
+def periodicity(cp: CardPixels) -> dict[str, float]:
+    """Screens leave a periodic grid (sub-pixels) and its moire: spectral peaks that text and the card's
+    guilloche (smooth, a few mm per period) do not make.
+
+    Grey: 8 windows of 128 px over the card; fft_peak is the strongest single peak, fft_consistent the
+    strongest peak of the windows' mean (locally pooled) excess: a grid puts its peak at about the same
+    frequency everywhere, text and guilloche do not. Chroma (blue minus red, which the sub-pixel stripes
+    alternate): one 256 px window.
+    """
+    g = cp.gray
+    gh, gw = g.shape
+    n = 128
+    r, _, _ = _rings(n)
+    band = r >= 0.06  # periods under 1.7 mm: finer than the guilloche's waves
+    acc = np.zeros((n, n), np.float32)
+    peaks = []
+    # A 2 x 4 grid of windows spread over the card (overlapping where the card is not a whole multiple).
+    ys = np.linspace(0, gh - n, 2).astype(int) if gh >= n else np.array([], int)
+    xs = np.linspace(0, gw - n, 4).astype(int) if gw >= n else np.array([], int)
+    for y0 in ys:
+        for x0 in xs:
+            ex, _ = _excess(g[y0:y0 + n, x0:x0 + n].astype(np.float32), n)
+            ex = np.where(band, ex, 0).astype(np.float32)
+            peaks.append(float(ex.max()))
+            # Perspective makes a grid's aliased frequency drift across the card: pool each peak over
+            # its 7 x 7 frequency neighbourhood before averaging the windows.
+            acc += cv2.dilate(ex, _POOL)
+    chroma = cp.inner[..., 0].astype(np.float32) - cp.inner[..., 2].astype(np.float32)
+    n2 = _FFT
+    r2, _, _ = _rings(n2)
+    hi = r2 >= 0.18  # periods under ~5.5 px (0.55 mm): finer than any print on the card
+    mid = (r2 >= 0.06) & (r2 < 0.18)  # 0.55-1.7 mm: where coarser moire lands
+    cpk, cmpk = [], []
+    for cx in (gw // 2,):  # one window at the middle of the card: labels, text and background
+        x0 = max(0, min(gw - n2, cx - n2 // 2))
+        y0 = max(0, (gh - n2) // 2)
+        win = chroma[y0:y0 + n2, x0:x0 + n2]
+        if win.shape != (n2, n2):
+            continue
+        ex, _ = _excess(win, n2)
+        cpk.append(float(ex[hi].max()))
+        cmpk.append(float(ex[mid].max()))
+    return {
+        "fft_peak": max(peaks) if peaks else float("nan"),
+        "fft_consistent": float(acc.max()) / len(peaks) if peaks else float("nan"),
+        "chroma_peak": max(cpk) if cpk else float("nan"),
+        "chroma_peak_mid": max(cmpk) if cmpk else float("nan"),
+    }
+
+
+def texture(cp: CardPixels) -> dict[str, float]:
+    """Toner speckle (isolated dark dots on the light background) and flat, noise-free patches over text
+    (digitally pasted fields), against the card's own noise level."""
+    g = cp.gray.astype(np.float32)
+    # Speckle: small dark blobs well below their neighbourhood, away from text-dense areas.
+    bh = cv2.morphologyEx(cp.gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    spots = (bh > 40).astype(np.uint8)
+    # A speck is a small blob with no other ink within 6 px (strokes of text come in clusters): grown by
+    # 6 px, its group holds only its own 2-30 pixels.
+    m, groups = cv2.connectedComponents(cv2.dilate(spots, np.ones((13, 13), np.uint8)))
+    sizes = np.bincount(groups[spots > 0], minlength=m)[1:]
+    isolated = int(np.count_nonzero((sizes >= 2) & (sizes <= 30)))
+    res = g - cv2.blur(g, (3, 3))  # fine residual: sensor noise, print texture, edges
+    # Noise of the background inside each text box vs the card's: a pasted, noise-free patch stands out.
+    # Background = away from strokes (low local range) and not clipped.
+    k3 = np.ones((3, 3), np.uint8)
+    rng8 = cv2.dilate(cp.gray, k3) - cv2.erode(cp.gray, k3)
+    calm = (rng8 < 10) & (cp.gray > 20) & (cp.gray < 248)
+    absres = np.abs(res)
+    # |res| is a multiple of 1/9 (grey levels minus a 3x3 mean): its median from a histogram of 9 * |res|.
+    ninths = np.minimum(np.rint(absres[calm] * 9), 65535).astype(np.int64)
+    card_bg = float(np.searchsorted(np.cumsum(np.bincount(ninths)), ninths.size / 2)) / 9 \
+        if ninths.size > 500 else float("nan")
+    field_ratio = float("nan")
+    if cp.field_rects and card_bg == card_bg and card_bg > 0:
+        ratios = []
+        for x0, y0, x1, y1 in cp.text_rects():
+            m = calm[y0:y1, x0:x1]
+            if m.sum() >= 40:
+                ratios.append(float(np.median(absres[y0:y1, x0:x1][m])) / card_bg)
+        if ratios:
+            field_ratio = min(ratios)
+    return {
+        "speckle": isolated / (g.size / PX_PER_MM**2) * 100,  # specks per 100 mm² of card
+        "noise": card_bg,
+        "field_noise": field_ratio,
+    }
+
+
+def measure(cp: CardPixels) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for f in (exposure, sharpness, glare, colour, periodicity, texture):
+        out.update(f(cp))
+    return out
+
+
+__all__ = ["CANON_H", "CANON_W", "CardPixels", "measure"]

@@ -1,0 +1,140 @@
+"""Quality flags, a 0-100 score and the 003 seed's image_status, from the card measurements.
+
+Thresholds were set on renderer images (tools/synth, seeds disjoint from bench/risk.py's) and are
+documented next to each; the raw measurements go out with the flags so callers can apply their own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..layout import ASPECT
+from ..model import Quality, Reading
+
+# Edge width (px on the 10 px/mm card) above which text counts as blurred. Reproductions are softer by
+# nature (toner, screen pixels): they get their own limits, set above what an unblurred one shows.
+BLUR_WIDTH = {"photo": 3.5, "photocopy": 4.6, "screen": 5.8}
+SHARP_WIDTH = 2.8  # a crisp straightened card measures 2.2-2.8 px
+OVER_CLIPPED = 0.5  # fraction of the card at >= 250 grey: the print is burnt out
+UNDER_MEDIAN = 140.0  # median grey of the card: a light card this dark is under-exposed
+# Mean lift of a field's ink towards its background (see measure.glare) from which a glare washes it out.
+# Fronts mix fonts and sizes (their unwashed lift runs higher) and need more than backs.
+GLARE_LIFT = {"front": 0.42, "back": 0.24}
+MIN_PX_PER_MM = 4.0  # below this 2.8 mm characters are under 11 px tall: too small to read reliably
+CUT_TOLERANCE = 0.01  # a corner further than this fraction of the image outside it: card cut off
+BORDER_NEAR = 0.06  # two corners within this fraction of one image edge: an edge along the border
+SQUASHED = 0.12  # ... and the quad's aspect this far from the card's: the visible part of a cut card
+
+
+def _nan(x: float | None) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def cut_off(quads: list[np.ndarray], image_size: tuple[int, int]) -> bool | None:
+    """Whether a card runs over the image border.
+
+    Either its corners fall outside the image (the reader extrapolates them from the layout), or the quad
+    was snapped to what is visible: then an edge lies along the border and the quad is squashed (aspect
+    far from the card's 1.585 in a way perspective alone does not give).
+    """
+    if not quads:
+        return None
+    w, h = image_size
+    tx, ty = CUT_TOLERANCE * w, CUT_TOLERANCE * h
+    for q in quads:
+        if (q[:, 0] < -tx).any() or (q[:, 0] > w + tx).any() or (q[:, 1] < -ty).any() or (q[:, 1] > h + ty).any():
+            return True
+        long_ = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
+        short = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
+        ratio = max(long_, short) / max(1e-6, min(long_, short))
+        near = (q[:, 0] < BORDER_NEAR * w).sum() >= 2 or (q[:, 0] > (1 - BORDER_NEAR) * w).sum() >= 2 or \
+            (q[:, 1] < BORDER_NEAR * h).sum() >= 2 or (q[:, 1] > (1 - BORDER_NEAR) * h).sum() >= 2
+        if near and abs(ratio / ASPECT - 1) > SQUASHED:
+            return True
+    return False
+
+
+def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: list[np.ndarray],
+                   px_per_mm: list[float], medium: str, card_type: str, side_requested: str,
+                   no_card_status: str) -> Quality:
+    """Flags from the worst card; `medium` is the risk class (photo, photocopy, screen) for the blur limit."""
+    q = Quality()
+    if not per_card:
+        q.image_status = no_card_status  # type: ignore[assignment]
+        q.reasons = ["no card found"]
+        return q
+
+    def worst(key: str, fn=max) -> float:  # type: ignore[no-untyped-def]
+        vals = [m[key] for m in per_card if not _nan(m.get(key))]
+        return float(fn(vals)) if vals else float("nan")
+
+    width = worst("edge_width")
+    clip = worst("clip_hi")
+    median = worst("p50", min)
+    lift = worst("glare_lift")
+    # Glare is judged per card against its side's limit; "glare_excess" > 0 means over the limit.
+    excess = [m["glare_lift"] - GLARE_LIFT["back" if m.get("back") else "front"] for m in per_card
+              if not _nan(m.get("glare_lift"))]
+    glare_excess = max(excess) if excess else float("nan")
+    ppm = min(px_per_mm) if px_per_mm else float("nan")
+    limit = BLUR_WIDTH.get(medium, BLUR_WIDTH["photo"])
+    reasons: list[str] = []
+    q.blur = None if _nan(width) else width > limit
+    q.over_exposure = None if _nan(clip) else clip >= OVER_CLIPPED
+    q.under_exposure = None if _nan(median) else median < UNDER_MEDIAN
+    # Glare is a local highlight on an otherwise fine card: a burnt-out card is over-exposed as a whole, a
+    # blurred one has its thin strokes lifted everywhere, and toner on paper does not shine.
+    q.glare = None if _nan(glare_excess) else (
+        glare_excess >= 0 and not q.over_exposure and not q.blur and medium != "photocopy")
+    q.cut_off = cut_off(quads, reading.image_size)
+    q.too_small = None if _nan(ppm) else ppm < MIN_PX_PER_MM
+    if q.blur:
+        reasons.append(f"blurred: edge width {width:.1f} px (limit {limit})")
+    if q.over_exposure:
+        reasons.append(f"over-exposed: {100 * clip:.0f} % of the card clipped")
+    if q.under_exposure:
+        reasons.append(f"under-exposed: card median grey {median:.0f}")
+    if q.glare:
+        reasons.append(f"glare: a field's ink lifted {100 * lift:.0f} % towards white")
+    if q.cut_off:
+        reasons.append("card cut off by the image border")
+    if q.too_small:
+        reasons.append(f"card too small: {ppm:.1f} px/mm")
+
+    # Score: a product of per-aspect factors in [0.2, 1]; 100 is a sharp, well-lit, whole, large card.
+    f = 1.0
+    if not _nan(width):  # 1 up to a crisp card's width, 0.5 at the blur limit
+        f *= float(np.clip(1 - 0.5 * (width - SHARP_WIDTH) / (limit - SHARP_WIDTH), 0.2, 1.0))
+    if not _nan(clip):
+        f *= float(np.clip(1 - 0.7 * clip, 0.3, 1.0))
+    if not _nan(median):
+        f *= float(np.clip((median - 60) / (UNDER_MEDIAN + 40 - 60), 0.2, 1.0))
+    if not _nan(glare_excess):  # 1 until 0.1 under the glare limit, 0.7 at it
+        f *= float(np.clip(1 - 3 * max(0.0, glare_excess + 0.1), 0.4, 1.0))
+    if q.cut_off:
+        f *= 0.6
+    if not _nan(ppm):
+        f *= float(np.clip(ppm / (1.5 * MIN_PX_PER_MM), 0.3, 1.0))
+    q.score = round(100 * f)
+    q.measures = {k: round(v, 4) for k, v in (("edge_width", width), ("clip_hi", clip), ("median", median),
+                                              ("glare_lift", lift), ("px_per_mm", ppm)) if not _nan(v)}
+    q.reasons = reasons
+
+    # The 003 seed's single status, most decisive first.
+    found = reading.side
+    if card_type in ("permit", "foreign"):
+        status = "other_type_card"
+    elif side_requested in ("front", "back") and found not in (side_requested, "both"):
+        status = "reversed_side"
+    elif q.blur:
+        status = "blurred"
+    elif q.over_exposure or q.glare:
+        status = "over_exposure"  # 003: 关键字段反光或过曝 (reflection over a key field, or over-exposure)
+    elif q.under_exposure:
+        status = "over_dark"
+    else:
+        status = "normal"
+    q.image_status = status  # type: ignore[assignment]
+    return q

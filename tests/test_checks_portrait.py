@@ -1,0 +1,84 @@
+"""Portrait box against the renderer's photo box; head_rect; the base64 JPEG crops."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from functools import cache
+
+import cv2
+import numpy as np
+import pytest
+
+from idcard_ocr.checks import assess, card_jpeg, portrait_jpeg
+from idcard_ocr.checks.portrait import CARD_SIZE, PHOTO_SIZE
+from idcard_ocr.engine import Engine
+from idcard_ocr.model import CardChecks
+from idcard_ocr.pipeline import Detailed, read_detailed
+from tools.synth import Sample, make_sample
+
+Check = Callable[[int, str], tuple[Sample, Detailed, CardChecks]]
+
+
+@pytest.fixture(scope="module")
+def check(engine: Engine) -> Check:
+    @cache
+    def _check(seed: int, condition: str) -> tuple[Sample, Detailed, CardChecks]:
+        s = make_sample(seed, condition)
+        d = read_detailed(s.image, engine=engine)
+        return s, d, assess(d, engine=engine)
+
+    return _check
+
+
+def _iou(a: object, b: object) -> float:
+    pa, pb = np.array(a, np.float32), np.array(b, np.float32)
+    inter, _ = cv2.intersectConvexConvex(pa, pb)
+    return float(inter / (cv2.contourArea(pa) + cv2.contourArea(pb) - inter))
+
+
+@pytest.mark.parametrize(("seed", "condition"), [(101, "clean"), (102, "rot90"), (103, "perspective"),
+                                                 (104, "rot180"), (101, "both_sides")])
+def test_portrait_box_matches_truth(check: Check, seed: int, condition: str) -> None:
+    s, d, c = check(seed, condition)
+    assert s.truth.portraits, "renderer gives the photo box of a front"
+    assert len(c.portraits) == 1
+    p = c.portraits[0]
+    assert d.reading.cards[p.card].side == "front"
+    assert _iou(p.quad, s.truth.portraits[0]) >= 0.8
+
+
+def test_head_rect_is_normalized(check: Check) -> None:
+    _s, d, c = check(101, "clean")
+    p = c.portraits[0]
+    w, h = d.reading.image_size
+    assert set(p.head_rect) == {"lt", "rt", "rb", "lb"}
+    for name, (x, y) in zip(("lt", "rt", "rb", "lb"), p.quad):
+        assert p.head_rect[name].x == pytest.approx(x / w, abs=1e-4)
+        assert p.head_rect[name].y == pytest.approx(y / h, abs=1e-4)
+    # An upright card: lt is left of rt and above lb; the photo sits in the card's right half.
+    assert p.head_rect["lt"].x < p.head_rect["rt"].x and p.head_rect["lt"].y < p.head_rect["lb"].y
+    card = np.array(d.reading.cards[0].quad)
+    assert p.head_rect["lt"].x * w > card[:, 0].mean()
+    left, top, bw, bh = p.box
+    assert left >= 0 and top >= 0 and left + bw <= w and top + bh <= h and bw > 0 and bh > 0
+
+
+def test_crops_are_fixed_size_jpegs(check: Check) -> None:
+    _, d, c = check(102, "rot90")
+    por = portrait_jpeg(d, c)
+    card = card_jpeg(d)
+    assert por is not None and card is not None
+    p_img = cv2.imdecode(np.frombuffer(base64.b64decode(por), np.uint8), cv2.IMREAD_COLOR)
+    c_img = cv2.imdecode(np.frombuffer(base64.b64decode(card), np.uint8), cv2.IMREAD_COLOR)
+    assert (p_img.shape[1], p_img.shape[0]) == PHOTO_SIZE
+    assert (c_img.shape[1], c_img.shape[0]) == CARD_SIZE
+    # Upright: the face (darker hair and eyes) is in the photo; the card's upper left holds the name label.
+    assert p_img.mean() < 245
+    assert portrait_jpeg(d, c, index=3) is None and card_jpeg(d, index=3) is None
+
+
+def test_back_has_no_portrait(check: Check) -> None:
+    _, d, c = check(107, "clean")
+    assert d.reading.side == "back"
+    assert c.portraits == []

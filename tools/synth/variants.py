@@ -1,0 +1,267 @@
+"""Extra conditions for the card checks: other card types, edited images, photographed copies, cut-off cards.
+
+Kept apart from CONDITIONS so that make_set(seed, n) over the default conditions renders exactly what it did
+before these existed. Each variant draws everything from the caller's random.Random.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .capture import (
+    Quad,
+    Sample,
+    Truth,
+    _apply_h,
+    _busy_bg,
+    _card_corners,
+    _composite,
+    _flat_bg,
+    _jpeg,
+    _lighting,
+    _noise,
+    _photo,
+    _photocopy,
+    _place,
+    _qlist,
+    _quad_area,
+    _scene_size,
+    _set_truth_flags,
+    _truth,
+    _u8,
+)
+from .card import (
+    CARD_H,
+    CARD_W,
+    HEI_FONTS,
+    NAME_PX,
+    NUMBER_PITCH_MM,
+    NUMBER_PX,
+    CardImage,
+    _mm,
+    font,
+    ocrb,
+    render_back,
+    render_front,
+)
+from .identity import random_identity
+from .othercards import permit_identity, render_foreign, render_permit_back, render_permit_front, render_temporary
+
+VARIANTS: list[str] = ["temporary", "permit", "foreign", "edited", "copy_photo", "cut_off"]
+# Editors' names as they appear in EXIF Software (made-up version strings are fine: they are just text).
+EDITORS = ("Adobe Photoshop CC 2014 (Macintosh)", "Adobe Photoshop 23.1 (Windows)", "GIMP 2.10.34",
+           "Adobe Photoshop Lightroom Classic 12.0 (Windows)", "Meitu 9.2.5")
+_EXTRA_BOX_KEYS = ("pass_number", "issue_count", "name_en", "nationality", "validity", "title", "title2")
+
+
+def _extra_boxes(truth: Truth, card: CardImage, h: np.ndarray) -> None:
+    for key in _EXTRA_BOX_KEYS:
+        if key in card.boxes and key not in truth.boxes:
+            x0, y0, x1, y1 = card.boxes[key]
+            truth.boxes[key] = _qlist(_apply_h(h, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)))
+
+
+def _photo_sample(card: CardImage, condition: str, rng: random.Random, nrng: np.random.Generator,
+                  risk: str, card_type: str) -> Sample:
+    scene, h = _photo(card, condition, rng, nrng)
+    _noise(scene, nrng, 2.5)
+    img = _u8(scene)
+    truth = _truth([card], [h], (img.shape[1], img.shape[0]))
+    _set_truth_flags(truth, condition)
+    _extra_boxes(truth, card, h)
+    truth.risk, truth.card_type = risk, card_type
+    return Sample(img, truth, condition)
+
+
+# ---------------------------------------------------------------- edited: a field pasted over digitally
+
+def _ring_colour(img: np.ndarray, quad: np.ndarray, grow: float) -> np.ndarray:
+    """Background colour around a quad: the bright part of a ring just outside it (skips ink)."""
+    c = quad.mean(0)
+    outer = c + (quad - c) * grow
+    h, w = img.shape[:2]
+    m_out = np.zeros((h, w), np.uint8)
+    m_in = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(m_out, [np.round(outer).astype(np.int32)], 1)
+    cv2.fillPoly(m_in, [np.round(quad).astype(np.int32)], 1)
+    px = img[(m_out > 0) & (m_in == 0)]
+    if len(px) == 0:
+        return np.array((235, 235, 235), np.float32)
+    lum = px.sum(1)
+    return px[lum >= np.percentile(lum, 60)].mean(0).astype(np.float32)
+
+
+def _edit(scene: np.ndarray, card: CardImage, h: np.ndarray, truth: Truth, rng: random.Random) -> None:
+    """Cover one value with a flat patch and type a new one over it, in the card's perspective."""
+    keys = [k for k in (("name", "number") if card.side == "front" else ("authority",)) if k in card.boxes]
+    key = rng.choice(keys)
+    other = random_identity(rng)
+    new = {"name": other.name, "number": other.number, "authority": other.authority}[key]
+    x0, y0, x1, y1 = card.boxes[key]
+    pad = _mm(0.8)
+    # Wide enough for the new text too (a forger clears the whole line's value).
+    if key == "number":
+        f = ocrb(NUMBER_PX)
+        pitch = _mm(NUMBER_PITCH_MM)
+        width = pitch * len(new)
+    else:
+        f = font(rng.choice(HEI_FONTS), round(NAME_PX * rng.uniform(0.8, 1.0)) if key == "name" else 33)
+        pitch = None
+        width = f.getlength(new)
+    bx1 = min(CARD_W - _mm(2), max(x1, x0 + width) + pad)
+    box = np.array([[x0 - pad, y0 - pad], [bx1, y0 - pad], [bx1, y1 + pad], [x0 - pad, y1 + pad]], np.float32)
+    quad = _apply_h(h, box)
+    colour = _ring_colour(np.clip(scene, 0, 255), quad, 1.25)
+    # Flat patch, no sensor noise: the tell-tale of a digital paste.
+    cv2.fillPoly(scene, [np.round(quad * 16).astype(np.int32)], colour.tolist(), cv2.LINE_AA, shift=4)
+    # The new text, drawn on a card-sized layer and warped with the card's homography.
+    layer = Image.new("L", (CARD_W, CARD_H), 0)
+    d = ImageDraw.Draw(layer)
+    cy = (y0 + y1) / 2
+    bb = f.getbbox("0" if key == "number" else "国")
+    ty = cy - (bb[1] + bb[3]) / 2 + rng.uniform(-4, 4)
+    if pitch is None:
+        d.text((x0, ty), new, font=f, fill=255)
+    else:
+        for i, ch in enumerate(new):
+            d.text((x0 + i * pitch + (pitch - f.getlength(ch)) / 2, ty), ch, font=f, fill=255)
+    a = cv2.warpPerspective(np.asarray(layer), h, (scene.shape[1], scene.shape[0]), flags=cv2.INTER_LINEAR)
+    a = a.astype(np.float32)[..., None] / 255
+    ink = colour * rng.uniform(0.08, 0.16)
+    scene *= 1 - a
+    scene += a * ink
+    truth.fields[key] = new
+    x_hi = x0 + width
+    truth.boxes[key] = _qlist(_apply_h(h, np.array([[x0, y0], [x_hi, y0], [x_hi, y1], [x0, y1]], np.float32)))
+
+
+def _edited(rng: random.Random, nrng: np.random.Generator) -> Sample:
+    p = random_identity(rng)
+    card = render_front(p, rng) if rng.random() < 0.6 else render_back(p, rng)
+    scene, h = _photo(card, "edited", rng, nrng)
+    _noise(scene, nrng, 2.5)
+    truth = _truth([card], [h], (scene.shape[1], scene.shape[0]))
+    _edit(scene, card, h, truth, rng)
+    scene = _jpeg(scene, rng.randint(80, 95))  # saved again by the editor
+    img = _u8(scene)
+    _set_truth_flags(truth, "edited")
+    truth.risk = "edited"
+    truth.software = rng.choice(EDITORS) if rng.random() < 0.5 else None
+    return Sample(img, truth, "edited")
+
+
+# ---------------------------------------------------------------- a photocopy photographed with a phone
+
+def _copy_photo(rng: random.Random, nrng: np.random.Generator) -> Sample:
+    p = random_identity(rng)
+    card = render_front(p, rng) if rng.random() < 0.6 else render_back(p, rng)
+    page, hs = _photocopy([card], rng, nrng)
+    ph, pw = page.shape[:2]
+    size = _scene_size(rng)
+    W, H = size
+    # Frame the card part of the page: the card covers 25-45 % of the photo, the page runs off the frame.
+    card_q = _apply_h(hs[0], _card_corners())
+    s = math.sqrt(rng.uniform(0.25, 0.45) * W * H / _quad_area(card_q))
+    a = math.radians(rng.uniform(-6, 6))
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) * s
+    c_page = card_q.mean(0)
+    c_scene = np.array([W / 2 + rng.uniform(-0.08, 0.08) * W, H / 2 + rng.uniform(-0.08, 0.08) * H])
+    corners = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float64)
+    dst = (corners - c_page) @ rot.T + c_scene
+    dst += nrng.uniform(-0.02, 0.02, dst.shape) * np.array([pw, ph]) * s  # a little keystone
+    page_h = cv2.getPerspectiveTransform(corners.astype(np.float32), dst.astype(np.float32))
+    scene = _busy_bg(rng, nrng, size) if rng.random() < 0.3 else _flat_bg(rng, size)
+    _composite(scene, page, np.full((ph, pw), 255, np.uint8), page_h, shadow=0.25)
+    scene *= np.array([rng.uniform(0.9, 1.05) for _ in range(3)], np.float32)  # white balance of the room
+    _lighting(scene, rng, 0.18)
+    _noise(scene, nrng, 2.5)
+    img = _u8(scene)
+    h = page_h @ hs[0]
+    truth = _truth([card], [h], (img.shape[1], img.shape[0]))
+    _set_truth_flags(truth, "copy_photo")
+    truth.risk = "photocopy"
+    return Sample(img, truth, "copy_photo")
+
+
+# ---------------------------------------------------------------- cut off by the frame
+
+def _cut_off(rng: random.Random, nrng: np.random.Generator) -> Sample:
+    p = random_identity(rng)
+    card = render_front(p, rng) if rng.random() < 0.6 else render_back(p, rng)
+    size = _scene_size(rng)
+    W, H = size
+    scene = _busy_bg(rng, nrng, size) if rng.random() < 0.3 else _flat_bg(rng, size)
+    h = _place(rng, size, rng.uniform(0.35, 0.55), rng.uniform(-4, 4), (rng.uniform(-5, 5), rng.uniform(-5, 5)))
+    q = _apply_h(h, _card_corners())
+    # Push the card over one edge so that 8-25 % of its width (or height) falls outside.
+    edge = rng.randrange(4)
+    span = q.max(0) - q.min(0)
+    frac = rng.uniform(0.08, 0.25)
+    shift = np.zeros(2)
+    if edge == 0:
+        shift[0] = -(q[:, 0].min() + frac * span[0])
+    elif edge == 1:
+        shift[0] = W - q[:, 0].max() + frac * span[0]
+    elif edge == 2:
+        shift[1] = -(q[:, 1].min() + frac * span[1])
+    else:
+        shift[1] = H - q[:, 1].max() + frac * span[1]
+    h = np.array([[1, 0, shift[0]], [0, 1, shift[1]], [0, 0, 1]]) @ h
+    _composite(scene, card.image, card.alpha, h)  # no drop shadow: it would wrap round the frame's edge
+    _lighting(scene, rng, 0.15)
+    _noise(scene, nrng, 2.5)
+    img = _u8(scene)
+    truth = _truth([card], [h], (img.shape[1], img.shape[0]))
+    _set_truth_flags(truth, "cut_off")
+    truth.flags["cut_off"] = True
+    return Sample(img, truth, "cut_off")
+
+
+# ---------------------------------------------------------------- entry point
+
+def make_variant(seed: int, condition: str) -> Sample:
+    """One image of a variant condition, everything drawn from random.Random(seed)."""
+    if condition not in VARIANTS:
+        raise ValueError(f"unknown variant {condition!r}; known: {', '.join(VARIANTS)}")
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(rng.getrandbits(64))
+    if condition == "temporary":
+        card = render_temporary(random_identity(rng), rng)
+        return _photo_sample(card, condition, rng, nrng, "temporary", "temporary")
+    if condition == "permit":
+        p, extra = permit_identity(rng)
+        card = render_permit_front(p, rng) if rng.random() < 0.6 else render_permit_back(p, extra, rng)
+        return _photo_sample(card, condition, rng, nrng, "original", "permit")
+    if condition == "foreign":
+        return _photo_sample(render_foreign(rng), condition, rng, nrng, "original", "foreign")
+    if condition == "edited":
+        return _edited(rng, nrng)
+    if condition == "copy_photo":
+        return _copy_photo(rng, nrng)
+    return _cut_off(rng, nrng)
+
+
+__all__ = ["EDITORS", "VARIANTS", "Quad", "as_upload", "make_variant"]
+
+
+def as_upload(sample: Sample, quality: int | None = None) -> bytes:
+    """The sample as a phone would upload it: JPEG bytes (quality 80-95 drawn from the image itself unless
+    given), carrying the EXIF Software tag when the truth names an editor (edited images)."""
+    import io
+
+    from PIL import Image as PILImage
+
+    if quality is None:
+        quality = 80 + int(np.frombuffer(sample.image[::97, ::89].tobytes(), np.uint8).sum()) % 16
+    im = PILImage.fromarray(cv2.cvtColor(sample.image, cv2.COLOR_BGR2RGB))
+    exif = PILImage.Exif()
+    if sample.truth.software:
+        exif[0x0131] = sample.truth.software
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality, exif=exif.tobytes())
+    return buf.getvalue()
