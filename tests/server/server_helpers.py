@@ -7,7 +7,7 @@ import io
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,9 +17,22 @@ from fastapi import FastAPI
 from PIL import Image
 
 from idcard_ocr.errors import UndecodableImage
-from idcard_ocr.model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
+from idcard_ocr.model import (
+    BACK_FIELDS,
+    FACEPP_CLASSES,
+    FRONT_FIELDS,
+    RISK_CLASSES,
+    Card,
+    Checks,
+    Field,
+    Point,
+    Portrait,
+    Quality,
+    Reading,
+    Risk,
+)
 from idcard_ocr.server import Settings, create_app
-from idcard_ocr.server.runner import Busy
+from idcard_ocr.server.runner import Busy, ReadFn
 
 
 def png(width: int = 400, height: int = 252) -> bytes:
@@ -84,6 +97,44 @@ def make_reading(
     )
 
 
+def jpeg_b64(width: int = 60, height: int = 80) -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 90, 70)).save(buf, format="JPEG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+HEAD_RECT = {
+    "lt": Point(x=0.6, y=0.19),
+    "rt": Point(x=0.89, y=0.19),
+    "rb": Point(x=0.89, y=0.72),
+    "lb": Point(x=0.6, y=0.71),
+}
+
+
+def with_checks(
+    reading: Reading,
+    *,
+    kind: str = "original",
+    image_status: str = "normal",
+    edit_tool: str | None = None,
+    portrait: bool = True,
+) -> Reading:
+    """``reading`` with the card checks the core adds: a portrait (on a front), quality, risk and both crops."""
+    scores = {name: (0.9 if cls == kind else 0.025) for name, cls in zip(FACEPP_CLASSES, RISK_CLASSES)}
+    front = next((i for i, c in enumerate(reading.cards) if c.side == "front"), None)
+    update: dict[str, Any] = {
+        "card_type": "resident",
+        "quality": Quality(score=90, blur=False, image_status=image_status),  # type: ignore[arg-type]
+        "risk": Risk(kind=kind, scores=scores, edit_tool=edit_tool),  # type: ignore[arg-type]
+        "card_image": jpeg_b64(320, 202),
+    }
+    if portrait and front is not None:
+        quad = [(600.0, 120.0), (890.0, 120.0), (890.0, 450.0), (600.0, 450.0)]
+        update["portrait"] = Portrait(card=front, quad=quad, box=(600, 120, 290, 330), head_rect=HEAD_RECT)
+        update["portrait_image"] = jpeg_b64()
+    return reading.model_copy(update=update)
+
+
 class FakeReader:
     """Stands in for idcard_ocr.read: refuses non-images like the core, then answers ``result``."""
 
@@ -98,13 +149,15 @@ class FakeReader:
         self.gate = gate
         self.delay = delay
         self.calls: list[tuple[bytes, str]] = []
+        self.images: list[bool] = []  # the ``images`` flag of each call
         self.running = 0
         self.max_running = 0
         self._lock = threading.Lock()
 
-    def __call__(self, image: bytes, side: str) -> Reading:
+    def __call__(self, image: bytes, side: str, images: bool = False) -> Reading:
         with self._lock:
             self.calls.append((image, side))
+            self.images.append(images)
             self.running += 1
             self.max_running = max(self.max_running, self.running)
         try:
@@ -116,6 +169,8 @@ class FakeReader:
                 raise UndecodableImage("not a supported image format")
             if isinstance(self.result, Exception):
                 raise self.result
+            if not images:  # as the core: the crops only on request
+                return self.result.model_copy(update={"portrait_image": None, "card_image": None})
             return self.result
         finally:
             with self._lock:
@@ -129,14 +184,14 @@ class BusyRunner:
     capacity = 0
     pending = 0
 
-    async def read(self, image: bytes, side: str) -> Reading:
+    async def read(self, image: bytes, side: str, images: bool = False) -> Reading:
         raise Busy()
 
     def shutdown(self) -> None:
         pass
 
 
-def make_app(reader: Callable[[bytes, str], Reading] | None = None, **settings: Any) -> FastAPI:
+def make_app(reader: ReadFn | None = None, **settings: Any) -> FastAPI:
     return create_app(Settings(warm_up=False, **settings), read_fn=reader or FakeReader())
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import urllib.parse
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import PNG, PNG_B64, FakeReader, busy_app, image_server, make_app, make_reading
+from PIL import Image
+from server_helpers import PNG, PNG_B64, FakeReader, busy_app, image_server, make_app, make_reading, with_checks
 
 from idcard_ocr.model import Checks
 
@@ -73,10 +76,59 @@ def test_json_body_and_flags() -> None:
     }
     answer = client.post(URL, json=body).json()
     assert answer["direction"] == 3  # card turned 90 clockwise = image turned 270 counter-clockwise
-    assert answer["risk_type"] == "unknown"
+    assert answer["risk_type"] == "unknown"  # the reader did not judge it
     assert "photo" not in answer and "photo_location" not in answer and "edit_tool" not in answer
     plain = client.post(URL, json={"id_card_side": "front", "image": PNG_B64}).json()
     assert "direction" not in plain and "risk_type" not in plain
+
+
+@pytest.mark.parametrize(
+    ("kind", "risk_type"),
+    [("original", "normal"), ("photocopy", "copy"), ("temporary", "temporary"), ("screen", "screen"),
+     ("edited", "unknown")],
+)
+def test_risk_type_in_the_seeds_words(kind: str, risk_type: str) -> None:
+    client = TestClient(make_app(FakeReader(with_checks(make_reading("front"), kind=kind))))
+    answer = _form(client, detect_risk="true").json()
+    assert answer["risk_type"] == risk_type
+    assert "edit_tool" not in answer
+
+
+def test_edit_tool_when_named() -> None:
+    reading = with_checks(make_reading("front"), kind="edited", edit_tool="Adobe Photoshop CC 2014 (Macintosh)")
+    answer = _form(TestClient(make_app(FakeReader(reading))), detect_risk="true").json()
+    assert answer["edit_tool"] == "Adobe Photoshop CC 2014 (Macintosh)"
+    plain = _form(TestClient(make_app(FakeReader(reading)))).json()
+    assert "edit_tool" not in plain and "risk_type" not in plain
+
+
+def test_photo_and_location() -> None:
+    reader = FakeReader(with_checks(make_reading("front")))
+    client = TestClient(make_app(reader))
+    answer = _form(client, detect_photo="true").json()
+    assert answer["photo_location"] == {"left": 600, "top": 120, "width": 290, "height": 330}
+    photo = Image.open(io.BytesIO(base64.b64decode(answer["photo"])))
+    assert photo.format == "JPEG"
+    plain = _form(client).json()
+    assert "photo" not in plain and "photo_location" not in plain
+    assert reader.images == [True, False]  # the crop is made only when asked for
+
+
+def test_photo_left_out_without_a_portrait() -> None:
+    reading = with_checks(make_reading("front"), portrait=False)
+    answer = _form(TestClient(make_app(FakeReader(reading))), detect_photo="true").json()
+    assert "photo" not in answer and "photo_location" not in answer
+
+
+@pytest.mark.parametrize("status", ["blurred", "over_exposure", "over_dark", "other_type_card", "reversed_side"])
+def test_image_status_from_the_quality_checks(status: str) -> None:
+    reading = with_checks(make_reading("front"), image_status=status)
+    assert _form(TestClient(make_app(FakeReader(reading)))).json()["image_status"] == status
+
+
+def test_image_status_unknown_falls_back_to_the_side_found() -> None:
+    reading = with_checks(make_reading("back"), image_status="unknown")
+    assert _form(TestClient(make_app(FakeReader(reading)))).json()["image_status"] == "reversed_side"
 
 
 @pytest.mark.parametrize(("rotation", "code"), [(0, 0), (90, 3), (180, 2), (270, 1)])

@@ -13,6 +13,7 @@ from typing import Any
 
 import cv2
 import httpx
+import numpy as np
 import pytest
 from server_helpers import image_server, live_server
 
@@ -76,6 +77,21 @@ def test_native(base: str, cards: dict[str, Card], case: str) -> None:
     assert body["image_size"] == list(card.truth.image_size)
 
 
+def _jpeg_size(b64: str) -> tuple[int, int]:
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(b64), np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    return image.shape[1], image.shape[0]
+
+
+def test_native_return_card_and_checks(base: str, cards: dict[str, Card]) -> None:
+    card = cards["front"]
+    body = _post(base, "/v1/idcard", json={"image": card.b64, "return_card": True}).json()
+    width, height = _jpeg_size(body["card_image"])
+    assert 1.4 < width / height < 1.8  # the straightened card, 85.6 x 54 mm
+    assert body["portrait_image"] is None
+    assert body["portrait"] is not None and body["risk"] is not None and body["quality"] is not None
+
+
 def test_aliyun_market_both_and_none(base: str, cards: dict[str, Card]) -> None:
     both = cards["both"]
     r = _post(base, "/idcard/ocr", json={"image": "data:image/jpeg;base64," + both.b64})
@@ -119,8 +135,12 @@ def test_faceplusplus_front_and_back(base: str, cards: dict[str, Card]) -> None:
     )
     assert (body["address"], body["id_card_number"]) == (front.field("address"), front.field("number"))
     assert body["birthday"] == {"year": year, "month": str(int(month)), "day": str(int(day))}
+    assert list(body["head_rect"]) == ["rt", "lt", "lb", "rb"]
+    assert "legality" not in body
     back = cards["back"]
+    creds = {**creds, "legality": "1"}
     r = _post(base, "/faceid/v1/ocridcard", data=creds, files={"image": ("id.jpg", back.jpeg, "image/jpeg")})
+    assert sum(r.json()["legality"].values()) == pytest.approx(1.0, abs=1e-9)
     valid = back.field("valid_from").replace("-", ".") + "-" + back.field("valid_to").replace("-", ".")
     assert {k: r.json()[k] for k in ("side", "issued_by", "valid_date")} == {
         "side": "back",
@@ -156,8 +176,13 @@ def test_huawei_base64_front_and_url_back(base: str, cards: dict[str, Card]) -> 
 
 def test_aliyun_do_rotated_and_not_a_card(base: str, cards: dict[str, Card]) -> None:
     card = cards["rotated"]
-    form = {"id_card_side": "front", "image": card.b64, "detect_direction": "true"}
+    form = {"id_card_side": "front", "image": card.b64, "detect_direction": "true", "detect_photo": "true",
+            "detect_risk": "true"}
     body = _post(base, "/do", data=form).json()
+    assert body["risk_type"] in ("normal", "copy", "temporary", "screen", "unknown")
+    loc = body["photo_location"]
+    assert loc["width"] > 0 and loc["height"] > 0
+    assert _jpeg_size(body["photo"])[0] > 0
     assert body["direction"] == 3  # the card is turned 90 degrees clockwise: the seed's code for 270 ccw
     assert body["image_status"] == "normal"
     assert body["idcard_number_type"] == 1
@@ -194,6 +219,7 @@ def test_pai_eas_vendor_client_and_back(base: str, cards: dict[str, Card], tmp_p
     assert "key code value 200" in out.stdout
     assert f"id_no value {front.field('number')}" in out.stdout
     assert f"birth value {front.field('birth').replace('-', '.')}" in out.stdout
+    assert "img_np (" in out.stdout  # the vendor's client decodes idcard_image
 
     back = cards["back"]
     r = _post(base, "/api/predict/idcard_ocr", data={"info": "x", "data": back.b64}, headers={"Authorization": TOKEN})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import PNG, FakeReader, busy_app, live_server, make_app, make_reading
+from server_helpers import PNG, FakeReader, busy_app, live_server, make_app, make_reading, with_checks
 
 from idcard_ocr.errors import DecompressionBomb, ImageTooSmall
 
@@ -77,10 +77,31 @@ def test_no_card_answers_side_null() -> None:
     assert set(body) == {"request_id", "time_used", "side"}
 
 
-def test_legality_is_not_faked() -> None:
+def test_unchecked_reading_gives_no_legality_or_head_rect() -> None:
     body = _post(TestClient(make_app()), {**CREDS, "legality": "1"}).json()
     assert "legality" not in body
     assert "head_rect" not in body
+
+
+def test_front_head_rect_in_the_seeds_shape() -> None:
+    body = _post(TestClient(make_app(FakeReader(with_checks(make_reading("front")))))).json()
+    assert list(body["head_rect"]) == ["rt", "lt", "lb", "rb"]
+    assert body["head_rect"]["rt"] == {"y": 0.19, "x": 0.89}
+    assert body["head_rect"]["lb"] == {"y": 0.71, "x": 0.6}
+    assert "legality" not in body  # not asked for
+
+
+def test_legality_when_asked() -> None:
+    client = TestClient(make_app(FakeReader(with_checks(make_reading("front"), kind="screen"))))
+    body = _post(client, {**CREDS, "legality": "1"}).json()
+    legality = body["legality"]
+    assert set(legality) == {"ID Photo", "Temporary ID Photo", "Photocopy", "Screen", "Edited"}
+    assert sum(legality.values()) == pytest.approx(1.0, abs=1e-9)
+    assert max(legality, key=legality.get) == "Screen"
+    assert "legality" not in _post(client, {**CREDS, "legality": "0"}).json()
+    back = _post(TestClient(make_app(FakeReader(with_checks(make_reading("back"))))), {**CREDS, "legality": "1"})
+    assert "head_rect" not in back.json()
+    assert sum(back.json()["legality"].values()) == pytest.approx(1.0, abs=1e-9)
 
 
 def _error(response, status: int, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 
 from fastapi.testclient import TestClient
-from server_helpers import PNG, PNG_B64, FakeReader, busy_app, image_server, make_app, make_reading
+from PIL import Image
+from server_helpers import PNG, PNG_B64, FakeReader, busy_app, image_server, make_app, make_reading, with_checks
 
 from idcard_ocr.errors import DecompressionBomb, ImageTooLarge, ImageTooSmall
 
@@ -59,11 +62,30 @@ def test_url_to_loopback_refused_by_default() -> None:
     assert r.json()["error"]["code"] == "url_refused"
 
 
-def test_unavailable_flags_are_named() -> None:
-    client = TestClient(make_app())
-    r = client.post("/v1/idcard", json={"image": PNG_B64, "return_portrait": True})
-    assert r.status_code == 200
-    assert r.headers["X-Idcard-Ocr-Unavailable"] == "return_portrait"
+def _jpeg(b64: str) -> Image.Image:
+    image = Image.open(io.BytesIO(base64.b64decode(b64)))
+    assert image.format == "JPEG"
+    return image
+
+
+def test_return_card_and_portrait() -> None:
+    reader = FakeReader(with_checks(make_reading("front")))
+    client = TestClient(make_app(reader))
+    card = client.post("/v1/idcard", json={"image": PNG_B64, "return_card": True})
+    assert card.status_code == 200
+    assert "X-Idcard-Ocr-Unavailable" not in card.headers
+    assert _jpeg(card.json()["card_image"]).size == (320, 202)
+    assert card.json()["portrait_image"] is None  # not asked for
+    portrait = client.post("/v1/idcard", json={"image": PNG_B64, "return_portrait": True}).json()
+    assert _jpeg(portrait["portrait_image"]).size == (60, 80)
+    assert portrait["card_image"] is None
+    both = client.post("/v1/idcard", files={"image": ("c.png", PNG, "image/png")},
+                       data={"return_portrait": "true", "return_card": "true"}).json()
+    assert both["portrait_image"] and both["card_image"]
+    plain = client.post("/v1/idcard", json={"image": PNG_B64}).json()
+    assert plain["portrait_image"] is None and plain["card_image"] is None
+    assert plain["risk"]["class"] == "original" and plain["portrait"]["box"] == [600, 120, 290, 330]
+    assert reader.images == [True, True, True, False]
 
 
 def _error(client: TestClient, status: int, code: str, **kwargs: object) -> dict:

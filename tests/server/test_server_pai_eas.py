@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import PNG, PNG_B64, FakeReader, busy_app, live_server, make_app, make_reading
+from PIL import Image
+from server_helpers import PNG, PNG_B64, FakeReader, busy_app, live_server, make_app, make_reading, with_checks
 
 from idcard_ocr.errors import ImageTooSmall
 
@@ -55,6 +57,17 @@ def test_front() -> None:
         "birth": "1982.09.25",
         "idcard_image": None,
     }
+
+
+@pytest.mark.parametrize("side", ["front", "back"])
+def test_idcard_image_is_the_straightened_card(side: str) -> None:
+    reader = FakeReader(with_checks(make_reading(side)))
+    envelope, data = _decode(_post(TestClient(make_app(reader))))
+    assert envelope["code"] == "200"
+    card = Image.open(io.BytesIO(base64.b64decode(data["idcard_image"])))
+    assert card.format == "JPEG"
+    assert card.size == (320, 202)
+    assert reader.images == [True]
 
 
 def test_back() -> None:
@@ -165,8 +178,17 @@ def test_the_vendors_python_client_runs_unchanged(tmp_path: Path) -> None:
     )
     assert "id_no value 110102197810272321" in stdout
     assert "birth value 1978.10.27" in stdout
-    assert "idcard_image data is None" in stdout
+    assert "idcard_image data is None" in stdout  # a reading without a crop
     assert reader.calls == [(PNG, "auto")]
+
+
+def test_the_vendors_python_client_decodes_idcard_image(tmp_path: Path) -> None:
+    image = tmp_path / "card.jpg"
+    image.write_bytes(PNG)
+    reader = FakeReader(with_checks(make_reading("front")))
+    with live_server(make_app(reader, api_keys={"pai_eas": [TOKEN]})) as base:
+        stdout = _run_vendor_client(base, image)
+    assert "img_np (202, 320, 3)" in stdout
 
 
 def test_the_vendors_python_client_on_no_card(tmp_path: Path) -> None:

@@ -27,8 +27,8 @@ class IdCardRequest(BaseModel):
     image: str | None = PField(None, description="base64, data URI or http(s) URL of the image")
     url: str | None = PField(None, description="http(s) URL of the image")
     side: Literal["auto", "front", "back"] = "auto"
-    return_portrait: bool = PField(False, description="Also return the portrait crop (not available yet)")
-    return_card: bool = PField(False, description="Also return the straightened card (not available yet)")
+    return_portrait: bool = PField(False, description="Also return the portrait crop (portrait_image, base64 JPEG)")
+    return_card: bool = PField(False, description="Also return the straightened card (card_image, base64 JPEG)")
 
 
 class ErrorBody(BaseModel):
@@ -122,12 +122,14 @@ def _first_loc(exc: ValidationError) -> str:
 async def _work(request: Request, ctx: Ctx) -> Response:
     auth.check(request, VENDOR, _api_key(request))
     image, side, options = await _parse(request)
-    reading = await recognize(request, image, side)
-    headers = {}
-    missing = [flag for flag in ("return_portrait", "return_card") if getattr(options, flag)]
-    if missing:
-        headers["X-Idcard-Ocr-Unavailable"] = ",".join(missing)
-    return JSONResponse(reading.model_dump(mode="json"), headers=headers)
+    reading = await recognize(request, image, side, images=options.return_portrait or options.return_card)
+    body = reading.model_dump(mode="json")
+    # the crops come as a pair; give only what was asked for
+    if not options.return_portrait:
+        body["portrait_image"] = None
+    if not options.return_card:
+        body["card_image"] = None
+    return JSONResponse(body)
 
 
 _REQUEST_BODY: dict[str, Any] = {
@@ -141,6 +143,8 @@ _REQUEST_BODY: dict[str, Any] = {
                 "properties": {
                     "image": {"type": "string", "format": "binary"},
                     "side": {"type": "string", "enum": ["auto", "front", "back"], "default": "auto"},
+                    "return_portrait": {"type": "boolean", "default": False},
+                    "return_card": {"type": "boolean", "default": False},
                 },
             }
         },

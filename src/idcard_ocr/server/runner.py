@@ -11,12 +11,17 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from idcard_ocr.model import Reading
 
-ReadFn = Callable[[bytes, str], Reading]
 T = TypeVar("T")
+
+
+class ReadFn(Protocol):
+    """Reads one image as ``side``; ``images`` asks for the portrait and card crops too (base64 JPEG)."""
+
+    def __call__(self, image: bytes, side: str, images: bool = False) -> Reading: ...
 
 
 class Busy(Exception):
@@ -41,13 +46,13 @@ class Runner:
         with self._lock:
             self._pending -= 1
 
-    async def read(self, image: bytes, side: str) -> Reading:
+    async def read(self, image: bytes, side: str, images: bool = False) -> Reading:
         with self._lock:
             if self._pending >= self.capacity:
                 raise Busy()
             self._pending += 1
         try:
-            future = self._executor.submit(self._read_fn, image, side)
+            future = self._executor.submit(self._read_fn, image, side, images=images)
         except BaseException:
             self._release()
             raise

@@ -4,15 +4,16 @@ Request (form-urlencoded or JSON): ``id_card_side`` front | back (required), ``i
 without a data: prefix, url-encoded; <= 4 MB, 15-4096 px), ``detect_direction``, ``detect_risk``,
 ``detect_photo``, ``detect_rectify`` ("true"/"false"); header ``Authorization: APPCODE <code>``.
 Answer: ``msg`` (the side's fields), ``image_status``, ``idcard_number_type`` (front), ``words_result``
-with ``location``/``words`` per field, ``words_result_num``, ``log_id``, and ``direction`` / ``risk_type``
-when asked.
+with ``location``/``words`` per field, ``words_result_num``, ``log_id``; when asked: ``direction``,
+``risk_type`` (+ ``edit_tool`` when the file names an editor) and ``photo`` / ``photo_location`` (when a
+photo was placed on a front).
+``image_status`` is the quality checks' status (normal, reversed_side, blurred, over_exposure, ...); when
+they did not judge it, normal / reversed_side from the side found. ``risk_type`` uses the seed's words:
+normal, copy, temporary, screen; an edited image is "unknown" (the seed has no word for it; ``edit_tool``
+names the editor when the file's metadata does).
 Errors: the seed's HTTP status and ``{"error_code": <status>, "error_msg": <message>, "log_id": ...}``;
-ASCII messages are also sent in ``X-Ca-Error-Message`` as the market gateway does.
-
-Not produced until the portrait/risk work exists (never faked): ``photo`` and ``photo_location``
-(detect_photo), ``edit_tool``; ``risk_type`` is the seed's "unknown"; ``image_status`` is normal or
-reversed_side only (blurred, over_exposure, over_dark and other_type_card need the quality checks); a
-non-card answers 463 as the seed says.
+ASCII messages are also sent in ``X-Ca-Error-Message`` as the market gateway does. A non-card answers 463
+as the seed says.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ WORDS_FRONT = (
 )
 WORDS_BACK = (("失效日期", "valid_to"), ("签发机关", "authority"), ("签发日期", "valid_from"))
 DATES = {"birth", "valid_from", "valid_to"}
+# risk_type in the seed's vocabulary from Risk.kind; "edited" has no word of its own there
+RISK_TYPE = {"original": "normal", "photocopy": "copy", "temporary": "temporary", "screen": "screen"}
 
 
 def log_id(ctx: Ctx) -> int:
@@ -128,7 +131,9 @@ def words_result(reading: Reading, side: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def to_body(reading: Reading, wanted: str, ctx: Ctx, *, direction: bool, risk: bool) -> dict[str, Any]:
+def to_body(
+    reading: Reading, wanted: str, ctx: Ctx, *, direction: bool, risk: bool, photo: bool = False
+) -> dict[str, Any]:
     """The answer for a Reading read as ``wanted``; raises NO_CARD (463) when no card side was read."""
     shown = sides(reading)
     if not shown:
@@ -154,9 +159,16 @@ def to_body(reading: Reading, wanted: str, ctx: Ctx, *, direction: bool, risk: b
     if direction:
         card = next((c for c in reading.cards if c.side == wanted), None)
         body["direction"] = DIRECTION.get(card.rotation if card else reading.rotation, -1) if found else -1
-    body["image_status"] = "normal" if found else "reversed_side"
+    status = reading.quality.image_status if reading.quality is not None else "unknown"
+    body["image_status"] = status if status != "unknown" else "normal" if found else "reversed_side"
     if risk:
-        body["risk_type"] = "unknown"
+        body["risk_type"] = RISK_TYPE.get(reading.risk.kind, "unknown") if reading.risk is not None else "unknown"
+        if reading.risk is not None and reading.risk.edit_tool:
+            body["edit_tool"] = reading.risk.edit_tool
+    if photo and reading.portrait is not None and reading.portrait_image is not None:
+        left, top, width, height = reading.portrait.box
+        body["photo"] = reading.portrait_image
+        body["photo_location"] = {"left": left, "top": top, "width": width, "height": height}
     if wanted == "front":
         body["idcard_number_type"] = number_type(reading) if found else -1
     words = words_result(reading, wanted) if found else {}
@@ -191,9 +203,12 @@ async def _work(request: Request, ctx: Ctx) -> Response:
         image = urllib.parse.unquote(image)
     data = await image_from_string(request, image, data_uri=False)
     # detect_rectify=false (a crop such as the number strip) is accepted; the reader finds text either way.
-    reading = await recognize(request, data, side)
+    photo = flag(params, "detect_photo")
+    reading = await recognize(request, data, side, images=photo)
     check_pixels(reading, MIN_SIDE, MAX_SIDE)
-    body = to_body(reading, side, ctx, direction=flag(params, "detect_direction"), risk=flag(params, "detect_risk"))
+    body = to_body(
+        reading, side, ctx, direction=flag(params, "detect_direction"), risk=flag(params, "detect_risk"), photo=photo
+    )
     return JSONResponse(body)
 
 

@@ -1,9 +1,12 @@
 """Seed 001, Face++ 身份证 OCR: POST /faceid/v1/ocridcard.
 
 Request: multipart ``api_key``, ``api_secret``, ``image`` (file), optional ``legality`` "0"/"1".
-Answer: ``request_id``, ``time_used`` (ms), ``side`` and the side's fields, as the seed documents.
+Answer: ``request_id``, ``time_used`` (ms), ``side`` and the side's fields, as the seed documents;
+``head_rect`` (the photo's corners rt, lt, lb, rb, normalized to the image) on a front whose photo was
+placed, and ``legality`` (the five class probabilities, summing to 1) when asked with legality="1" and a
+card was found to judge. Neither is given (never faked) when the checks could not be made.
 Errors: ``{"error_message": ..., "request_id": ..., "time_used": ...}`` with the seed's HTTP codes; 413
-is plain text. Not given until the portrait/risk work exists: ``head_rect`` and ``legality`` (never faked).
+is plain text.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from idcard_ocr.checks.risk import legality as legality_of
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
 from idcard_ocr.server.common import Ctx, answer, body_limit, ctx_of, recognize, request_body
@@ -54,8 +58,22 @@ def request_id(ctx: Ctx) -> str:
     return f"{int(time.time())},{ctx.request_id}"
 
 
-def to_body(reading: Reading, ctx: Ctx) -> dict[str, Any]:
-    """The answer for a Reading. With no card, ``side`` is null (the seed: undeterminable fields are null)."""
+# head_rect corners in the seed's order (右上, 左上, 左下, 右下 as its example lists them)
+HEAD_CORNERS = ("rt", "lt", "lb", "rb")
+
+
+def head_rect(reading: Reading) -> dict[str, dict[str, float]] | None:
+    """The seed's head_rect from the portrait's normalized corners; None when no photo was placed."""
+    portrait = reading.portrait
+    if portrait is None or any(k not in portrait.head_rect for k in HEAD_CORNERS):
+        return None
+    return {k: {"y": portrait.head_rect[k].y, "x": portrait.head_rect[k].x} for k in HEAD_CORNERS}
+
+
+def to_body(reading: Reading, ctx: Ctx, *, legality: bool = False) -> dict[str, Any]:
+    """The answer for a Reading. With no card, ``side`` is null (the seed: undeterminable fields are null).
+
+    ``legality``: add the five probabilities (when a card was found; never faked without one)."""
     side = pick_side(reading, None)
     body: dict[str, Any] = {"request_id": request_id(ctx), "side": side}
     if side == "front":
@@ -72,8 +90,13 @@ def to_body(reading: Reading, ctx: Ctx) -> dict[str, Any]:
                 else {"year": "", "month": "", "day": ""}
             ),
         )
+        rect = head_rect(reading)
+        if rect is not None:
+            body["head_rect"] = rect
     elif side == "back":
         body.update(issued_by=value(reading, "authority"), valid_date=validity(reading))
+    if legality and reading.risk is not None:
+        body["legality"] = legality_of(reading.risk)
     body["time_used"] = ctx.elapsed_ms()
     return body
 
@@ -103,9 +126,7 @@ async def _work(request: Request, ctx: Ctx) -> Response:
     if not params.files["image"]:
         raise ApiError(Kind.EMPTY_IMAGE)
     reading = await recognize(request, params.files["image"])
-    # legality="1" asks for the five probabilities; they need the risk checks, which do not exist yet, so the
-    # field is left out rather than faked.
-    return JSONResponse(to_body(reading, ctx))
+    return JSONResponse(to_body(reading, ctx, legality=params.values.get("legality") == "1"))
 
 
 @router.post("/faceid/v1/ocridcard", openapi_extra=_BODY, summary="身份证 OCR (Face++ compatible)")

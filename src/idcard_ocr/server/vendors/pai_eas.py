@@ -5,8 +5,8 @@ Request: form fields ``info`` (free text) and ``data`` (base64 image, request un
 Answer: the body is base64 of the JSON ``{"code": "200", "message": "success", "data": "<JSON string>"}``; the
 vendor's own client json-loads ``data``, so it is a string on errors too ("{}"). Codes 201 (no card)
 and 202-209 (a field not read) answer HTTP 200 like success; -1 is any other problem.
-``idcard_image`` (the straightened card) is null until the core provides the straightened crop; the vendor's
-client handles null ("idcard_image data is None").
+``idcard_image`` is the straightened card as base64 JPEG (null only if no crop could be made; the vendor's
+client handles null: "idcard_image data is None").
 """
 
 from __future__ import annotations
@@ -89,14 +89,14 @@ def to_envelope(reading: Reading) -> tuple[str, str, dict[str, Any]]:
             "race": value(reading, "nation"),
             "name": value(reading, "name"),
             "birth": dotted(value(reading, "birth")),
-            "idcard_image": None,
+            "idcard_image": reading.card_image,
         }
     else:
         data = {
             "type": "back",
             "issued_by": value(reading, "authority"),
             "valid_date": validity(reading),
-            "idcard_image": None,
+            "idcard_image": reading.card_image,
         }
     return "200", "success", data
 
@@ -121,7 +121,7 @@ async def _work(request: Request, ctx: Ctx) -> Response:
         raw = raw.decode("ascii", errors="replace")
     if not isinstance(raw, str):
         raise ApiError(Kind.BAD_TYPE, "data")
-    reading = await recognize(request, decode_image_string(raw))
+    reading = await recognize(request, decode_image_string(raw), images=True)
     return PlainTextResponse(encode(*to_envelope(reading)))
 
 
