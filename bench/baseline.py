@@ -26,9 +26,15 @@ def baseline_read(ocr: Any, img: np.ndarray) -> dict[str, Any]:
     f: dict[str, str] = {}
     addr: list[str] = []
     in_addr = False
+    pending = ""  # a label read as a line of its own: its value is the next line
     for t in lines:
-        if "公民身份号码" in t or _NUMBER.search(t):
+        if "公民身份号码" in t or _NUMBER.search(t) or t.startswith(("签发机关", "有效期")):
             in_addr = False
+        if pending:
+            t, pending = pending + t, ""
+        if t in ("姓名", "出生", "住址", "签发机关", "有效期限"):
+            pending = t
+            continue
         if in_addr:
             addr.append(t)
         if t.startswith("姓名"):
@@ -39,7 +45,7 @@ def baseline_read(ocr: Any, img: np.ndarray) -> dict[str, Any]:
                 f["sex"] = m.group(0)
         if "民族" in t:
             f["nation"] = t.split("民族", 1)[1]
-        if t.startswith("出生") and (d := _date(t)):
+        if (t.startswith("出生") or re.match(r"^\d{4}年", t)) and (d := _date(t)):
             f["birth"] = d
         if t.startswith("住址"):
             addr, in_addr = [t[2:]], True
