@@ -31,6 +31,7 @@ from .locate import (
 from .model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
 from .orient import detect_lines, hypotheses, key_line_quads
 from .refine import fit
+from .region import read_region
 
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
 _MAX_OUTLINES = 3  # outline candidates tried before placing cards from key lines
@@ -192,11 +193,13 @@ def read_detailed(
     engine: Engine | None = None,
     checks: bool = True,
     images: bool = False,
+    rectify: bool = True,
 ) -> Detailed:
     """read(), plus the straightened cards and the decoded image's metadata.
 
     checks: add the card checks (portrait, quality, risk, card type, warnings); images: also the portrait
-    crop and the straightened card as base64 JPEG.
+    crop and the straightened card as base64 JPEG; rectify=False: the image is a region cut from a card
+    (the number strip, say): its text lines are read as they are, with no card to find (see region.py).
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -204,6 +207,8 @@ def read_detailed(
     img = decoded.pixels
     timings["decode_ms"] = (time.perf_counter() - t0) * 1000
     eng = engine or get_engine()
+    if not rectify:
+        return _region_only(img, decoded, eng, t0, timings)
     found = _find_cards(img, eng, timings)
 
     fields: dict[str, Field] = {}
@@ -236,18 +241,36 @@ def read_detailed(
     return detailed
 
 
+def _region_only(img: np.ndarray, decoded: Decoded, eng: Engine, t0: float, timings: dict[str, float]) -> Detailed:
+    fields = read_region(img, eng)
+    front = any(k in fields for k in FRONT_FIELDS)
+    back = any(k in fields for k in BACK_FIELDS)
+    side = "both" if front and back else "front" if front else "back" if back else "none"
+    h, w = img.shape[:2]
+    reading = Reading(
+        side=side,  # type: ignore[arg-type]
+        fields=fields,
+        checks=_checks(fields, False),
+        image_size=(w, h),
+        timings_ms={k: round(v, 1) for k, v in timings.items()},
+        time_ms=round((time.perf_counter() - t0) * 1000, 1),
+    )
+    return Detailed(reading, [], decoded)
+
+
 def read(
     image: ImageInput,
     side: Literal["auto", "front", "back"] = "auto",
     engine: Engine | None = None,
     images: bool = False,
+    rectify: bool = True,
 ) -> Reading:
     """Read every ID card side in an image, with the card checks.
 
     `side` states what the caller expects; the Reading always reports the side actually found, so a
     caller can tell a reversed side from a match (quality.image_status says reversed_side).
     """
-    return read_detailed(image, side, engine, images=images).reading
+    return read_detailed(image, side, engine, images=images, rectify=rectify).reading
 
 
 __all__ = ["CardView", "Detailed", "ImageInput", "read", "read_detailed"]

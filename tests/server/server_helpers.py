@@ -150,14 +150,16 @@ class FakeReader:
         self.delay = delay
         self.calls: list[tuple[bytes, str]] = []
         self.images: list[bool] = []  # the ``images`` flag of each call
+        self.rectify: list[bool] = []  # the ``rectify`` flag of each call
         self.running = 0
         self.max_running = 0
         self._lock = threading.Lock()
 
-    def __call__(self, image: bytes, side: str, images: bool = False) -> Reading:
+    def __call__(self, image: bytes, side: str, images: bool = False, rectify: bool = True) -> Reading:
         with self._lock:
             self.calls.append((image, side))
             self.images.append(images)
+            self.rectify.append(rectify)
             self.running += 1
             self.max_running = max(self.max_running, self.running)
         try:
@@ -184,7 +186,7 @@ class BusyRunner:
     capacity = 0
     pending = 0
 
-    async def read(self, image: bytes, side: str, images: bool = False) -> Reading:
+    async def read(self, image: bytes, side: str, images: bool = False, rectify: bool = True) -> Reading:
         raise Busy()
 
     def shutdown(self) -> None:

@@ -138,10 +138,13 @@ def test_direction_codes(rotation: int, code: int) -> None:
 
 
 def test_url_image_and_rectify_flag() -> None:
-    client = TestClient(make_app(url_allowlist=["127.0.0.1/32"]))
+    reader = FakeReader()
+    client = TestClient(make_app(reader, url_allowlist=["127.0.0.1/32"]))
     with image_server({"/id.jpg": (200, {}, PNG)}) as base:
         r = _form(client, image=f"{base}/id.jpg", detect_rectify="false")
-    assert r.status_code == 200
+        assert r.status_code == 200
+        assert _form(client, image=f"{base}/id.jpg").status_code == 200
+    assert reader.rectify == [False, True]  # detect_rectify defaults to true
 
 
 def test_double_urlencoded_base64() -> None:

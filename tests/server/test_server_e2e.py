@@ -228,3 +228,23 @@ def test_pai_eas_vendor_client_and_back(base: str, cards: dict[str, Card], tmp_p
     assert envelope["code"] == "200"
     assert data["issued_by"] == back.field("authority")
     assert data["type"] == "back"
+
+
+def test_aliyun_do_detect_rectify_false_reads_a_number_strip(base: str, cards: dict[str, Card]) -> None:
+    # A caller who already cut out the number strip sends just that, with detect_rectify=false.
+    from idcard_ocr.locate import straighten
+
+    card = cards["front"]
+    sample = synth.make_sample(*CASES["front"])
+    upright = straighten(sample.image, np.array(card.truth.quads[0], np.float32))
+    strip = upright[425:505, 240:840]  # 42.5-50.5 mm down, 24-84 mm across: the number and nothing else
+    ok, buf = cv2.imencode(".png", strip)
+    assert ok
+    form = {"id_card_side": "front", "image": base64.b64encode(buf.tobytes()).decode(), "detect_rectify": "false"}
+    body = _post(base, "/do", data=form).json()
+    assert body["msg"]["idcardno"] == card.field("number")
+    assert body["msg"]["valid"] is True
+    # the same strip, rectify left on, has no card in it to find
+    form.pop("detect_rectify")
+    r = _post(base, "/do", data=form)
+    assert (r.status_code, r.json()["error_msg"]) == (463, "Invalid Input - wrong category")

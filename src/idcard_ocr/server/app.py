@@ -23,8 +23,8 @@ from idcard_ocr.server.vendors import ROUTERS
 log = logging.getLogger("idcard_ocr.server")
 
 
-def default_read(image: bytes, side: str, images: bool = False) -> Reading:
-    return read(image, side=side, images=images)  # type: ignore[arg-type]  # side is checked by each route
+def default_read(image: bytes, side: str, images: bool = False, rectify: bool = True) -> Reading:
+    return read(image, side=side, images=images, rectify=rectify)  # type: ignore[arg-type]  # side is checked by each route
 
 
 def default_warm_up() -> None:

@@ -43,13 +43,15 @@ def body_limit(request: Request, vendor_limit: int) -> int:
     return min(vendor_limit, settings_of(request).max_body_bytes)
 
 
-async def recognize(request: Request, image: bytes, side: str = "auto", images: bool = False) -> Reading:
+async def recognize(
+    request: Request, image: bytes, side: str = "auto", images: bool = False, rectify: bool = True
+) -> Reading:
     """Read ``image`` on the bounded pool; BUSY at once when it is full; image problems as ApiError.
 
     ``images`` also asks for ``portrait_image`` and ``card_image`` (base64 JPEG; costs an encode each)."""
     runner: Runner = request.app.state.runner
     try:
-        return await runner.read(image, side, images)
+        return await runner.read(image, side, images, rectify)
     except Busy as exc:
         raise ApiError(Kind.BUSY) from exc
     except ImageError as exc:

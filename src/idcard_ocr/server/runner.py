@@ -19,9 +19,10 @@ T = TypeVar("T")
 
 
 class ReadFn(Protocol):
-    """Reads one image as ``side``; ``images`` asks for the portrait and card crops too (base64 JPEG)."""
+    """Reads one image as ``side``; ``images`` asks for the portrait and card crops too (base64 JPEG);
+    ``rectify=False`` reads the image as a region already cut from a card."""
 
-    def __call__(self, image: bytes, side: str, images: bool = False) -> Reading: ...
+    def __call__(self, image: bytes, side: str, images: bool = False, rectify: bool = True) -> Reading: ...
 
 
 class Busy(Exception):
@@ -46,13 +47,14 @@ class Runner:
         with self._lock:
             self._pending -= 1
 
-    async def read(self, image: bytes, side: str, images: bool = False) -> Reading:
+    async def read(self, image: bytes, side: str, images: bool = False, rectify: bool = True) -> Reading:
         with self._lock:
             if self._pending >= self.capacity:
                 raise Busy()
             self._pending += 1
         try:
-            future = self._executor.submit(self._read_fn, image, side, images=images)
+            extra = {} if rectify else {"rectify": False}  # read functions that never see a crop need not know
+            future = self._executor.submit(self._read_fn, image, side, images=images, **extra)
         except BaseException:
             self._release()
             raise

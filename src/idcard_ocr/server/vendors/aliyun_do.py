@@ -202,9 +202,10 @@ async def _work(request: Request, ctx: Ctx) -> Response:
     if isinstance(image, str) and "%" in image:  # url-encoded once more than the form encoding removes
         image = urllib.parse.unquote(image)
     data = await image_from_string(request, image, data_uri=False)
-    # detect_rectify=false (a crop such as the number strip) is accepted; the reader finds text either way.
     photo = flag(params, "detect_photo")
-    reading = await recognize(request, data, side, images=photo)
+    # detect_rectify=false: the image is a region cut from a card (the number strip, say), read as it is
+    rectify = flag(params, "detect_rectify", default=True)
+    reading = await recognize(request, data, side, images=photo, rectify=rectify)
     check_pixels(reading, MIN_SIDE, MAX_SIDE)
     body = to_body(
         reading, side, ctx, direction=flag(params, "detect_direction"), risk=flag(params, "detect_risk"), photo=photo
