@@ -15,6 +15,7 @@ import pytest
 if TYPE_CHECKING:
     from idcard_ocr.engine import Engine
     from idcard_ocr.model import Reading
+    from idcard_ocr.pipeline import Detailed
     from tools.synth import Sample
 
 
@@ -32,6 +33,19 @@ def engine() -> Engine:
     from idcard_ocr.engine import warm_up
 
     return warm_up()
+
+
+@pytest.fixture(scope="session")
+def detailed(engine: Engine) -> Callable[[int, str], Detailed]:
+    """read_detailed(rendered(seed, condition)) without the card checks, once per run (the checks' tests
+    assess it themselves, with the arguments they test)."""
+    from idcard_ocr.pipeline import read_detailed
+
+    @cache
+    def _read(seed: int, condition: str) -> Detailed:
+        return read_detailed(rendered(seed, condition).image, engine=engine, checks=False)
+
+    return _read
 
 
 @pytest.fixture(scope="session")

@@ -11,18 +11,17 @@ from idcard_ocr.checks import assess
 from idcard_ocr.checks.cardtype import from_fields
 from idcard_ocr.engine import Engine
 from idcard_ocr.model import Card, CardChecks, Field
-from idcard_ocr.pipeline import Detailed, read_detailed
-from tools.synth import make_sample
+from idcard_ocr.pipeline import Detailed
 
 Check = Callable[[int, str], tuple[Detailed, CardChecks]]
 _BOX = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
 
 
 @pytest.fixture(scope="module")
-def check(engine: Engine) -> Check:
+def check(detailed: Callable[[int, str], Detailed], engine: Engine) -> Check:
     @cache
     def _check(seed: int, condition: str) -> tuple[Detailed, CardChecks]:
-        d = read_detailed(make_sample(seed, condition).image, engine=engine)
+        d = detailed(seed, condition)
         return d, assess(d, engine=engine)
 
     return _check

@@ -14,19 +14,18 @@ from idcard_ocr.checks import assess, card_jpeg, portrait_jpeg
 from idcard_ocr.checks.portrait import CARD_SIZE, PHOTO_SIZE
 from idcard_ocr.engine import Engine
 from idcard_ocr.model import CardChecks
-from idcard_ocr.pipeline import Detailed, read_detailed
+from idcard_ocr.pipeline import Detailed
 from tools.synth import Sample, make_sample
 
 Check = Callable[[int, str], tuple[Sample, Detailed, CardChecks]]
 
 
 @pytest.fixture(scope="module")
-def check(engine: Engine) -> Check:
+def check(detailed: Callable[[int, str], Detailed], engine: Engine) -> Check:
     @cache
     def _check(seed: int, condition: str) -> tuple[Sample, Detailed, CardChecks]:
-        s = make_sample(seed, condition)
-        d = read_detailed(s.image, engine=engine)
-        return s, d, assess(d, engine=engine)
+        d = detailed(seed, condition)
+        return make_sample(seed, condition), d, assess(d, engine=engine)
 
     return _check
 

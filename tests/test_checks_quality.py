@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
 import numpy as np
 import pytest
@@ -12,20 +11,16 @@ from idcard_ocr.checks import assess
 from idcard_ocr.checks.quality import cut_off
 from idcard_ocr.engine import Engine
 from idcard_ocr.model import CardChecks
-from idcard_ocr.pipeline import Detailed, read_detailed
+from idcard_ocr.pipeline import Detailed
 from tools.synth import make_sample
 
 Check = Callable[[int, str, str], tuple[Detailed, CardChecks]]
 
 
 @pytest.fixture(scope="module")
-def check(engine: Engine) -> Check:
-    @cache
-    def _read(seed: int, condition: str) -> Detailed:
-        return read_detailed(make_sample(seed, condition).image, engine=engine)
-
+def check(detailed: Callable[[int, str], Detailed], engine: Engine) -> Check:
     def _check(seed: int, condition: str, side: str = "auto") -> tuple[Detailed, CardChecks]:
-        d = _read(seed, condition)
+        d = detailed(seed, condition)
         return d, assess(d, side_requested=side, engine=engine)
 
     return _check

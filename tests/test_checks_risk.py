@@ -24,10 +24,10 @@ Check = Callable[[int, str], tuple[Detailed, CardChecks]]
 
 
 @pytest.fixture(scope="module")
-def check(engine: Engine) -> Check:
+def check(detailed: Callable[[int, str], Detailed], engine: Engine) -> Check:
     @cache
     def _check(seed: int, condition: str) -> tuple[Detailed, CardChecks]:
-        d = read_detailed(make_sample(seed, condition).image, engine=engine)
+        d = detailed(seed, condition)
         return d, assess(d, engine=engine)
 
     return _check

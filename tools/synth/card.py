@@ -234,6 +234,16 @@ def _poly(img: np.ndarray, pts: np.ndarray, color: tuple[int, int, int]) -> None
     cv2.fillPoly(img, [np.round(pts * 16).astype(np.int32)], color, cv2.LINE_AA, shift=4)
 
 
+def paste_emblem(img: np.ndarray, ex: int, ey: int) -> tuple[int, int, int, int]:
+    """Blend the emblem into img with its top-left at (ex, ey); returns its box (x0, y0, x1, y1)."""
+    em, ea = _emblem()
+    eh, ew = ea.shape
+    a = ea.astype(np.float32)[..., None] / 255
+    region = img[ey:ey + eh, ex:ex + ew].astype(np.float32)
+    img[ey:ey + eh, ex:ex + ew] = (region * (1 - a) + em.astype(np.float32) * a).astype(np.uint8)
+    return ex, ey, ex + ew, ey + eh
+
+
 @lru_cache(maxsize=1)
 def _emblem() -> tuple[np.ndarray, np.ndarray]:
     """Stylized red/gold national emblem (RGB tile + alpha), drawn from shapes at 2x."""
@@ -409,12 +419,7 @@ def render_front(identity: Identity, rng: random.Random) -> CardImage:
 
 def render_back(identity: Identity, rng: random.Random) -> CardImage:
     img = _card_base("back", rng)
-    em, ea = _emblem()
-    ex, ey = round(_mm(6.0 + _jitter(rng))), round(_mm(5.0 + _jitter(rng)))
-    eh, ew = ea.shape
-    a = ea.astype(np.float32)[..., None] / 255
-    region = img[ey:ey + eh, ex:ex + ew].astype(np.float32)
-    img[ey:ey + eh, ex:ex + ew] = (region * (1 - a) + em.astype(np.float32) * a).astype(np.uint8)
+    emblem = paste_emblem(img, round(_mm(6.0 + _jitter(rng))), round(_mm(5.0 + _jitter(rng))))
 
     pil = Image.fromarray(img)
     wr = _Writer(pil)
@@ -446,6 +451,6 @@ def render_back(identity: Identity, rng: random.Random) -> CardImage:
     after = round(_mm(vx) + val_f.getlength(start + "-"))
     wr.boxes["valid_from"] = (x0, y0, split, y1)
     wr.boxes["valid_to"] = (after, y0, x1, y1)
-    wr.boxes["emblem"] = (ex, ey, ex + ew, ey + eh)
+    wr.boxes["emblem"] = emblem
     out = cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
     return CardImage("back", out, corner_alpha().copy(), wr.boxes, identity.back_fields())

@@ -34,7 +34,6 @@ from .card import (
     VALUE_PX,
     CardImage,
     _background,
-    _emblem,
     _fit,
     _jitter,
     _mm,
@@ -43,6 +42,7 @@ from .card import (
     corner_alpha,
     font,
     ocrb,
+    paste_emblem,
 )
 from .identity import REF_DATE, Identity, add_years, random_identity
 
@@ -193,12 +193,7 @@ def render_permit_front(p: Identity, rng: random.Random) -> CardImage:
 def render_permit_back(p: Identity, extra: dict[str, str], rng: random.Random) -> CardImage:
     """Emblem, 中华人民共和国 + 港澳/台湾居民居住证, authority, validity, pass number and issue count."""
     img = _background("back", rng.randrange(3)).copy()
-    em, ea = _emblem()
-    ex, ey = round(_mm(6.0)), round(_mm(5.0))
-    eh, ew = ea.shape
-    a = ea.astype(np.float32)[..., None] / 255
-    region = img[ey:ey + eh, ex:ex + ew].astype(np.float32)
-    img[ey:ey + eh, ex:ex + ew] = (region * (1 - a) + em.astype(np.float32) * a).astype(np.uint8)
+    paste_emblem(img, round(_mm(6.0)), round(_mm(5.0)))
     pil = Image.fromarray(img)
     wr = _Writer(pil)
     hei = rng.choices(HEI_FONTS, HEI_WEIGHTS)[0]
