@@ -344,3 +344,11 @@ def test_normalize_name_drops_latin_noise_keeps_rare_characters() -> None:
 
     assert normalize_name("xs贺俊明") == "贺俊明"
     assert normalize_name("禤燊𠅤") == "禤燊𠅤"  # CJK extension B stays
+
+
+def test_drop_specks_only_between_digits() -> None:
+    from idcard_ocr.normalize import drop_specks
+
+    assert drop_specks("5206242021.02059136") == "520624202102059136"
+    assert drop_specks("公民身份号码 1101,0519") == "公民身份号码 11010519"
+    assert drop_specks("姓名.张三") == "姓名.张三"

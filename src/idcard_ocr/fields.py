@@ -230,7 +230,7 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
     if not groups["number"]:
         return None
     read = _recognize(card, groups, eng, known)
-    num_items = [it for it in read["number"] if _NUM_RE.search(it[1])]
+    num_items = [(b, nz.drop_specks(t), s) for b, t, s in read["number"] if _NUM_RE.search(nz.drop_specks(t))]
     if not num_items:
         return None
     out = CardText("front", False)
@@ -284,7 +284,7 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
             ordered.append(got)
     addr = nz.join_address([t for _, t, _ in ordered])
     if addr:
-        f["address"] = _field(ordered, addr)
+        f["address"] = _field(ordered, addr.strip(_SPECKS))
     return out
 
 
@@ -302,7 +302,7 @@ def _read_back(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) ->
     auth_items = read["authority"]
     auth = _text(auth_items)
     if auth:
-        f["authority"] = _field(auth_items, auth)
+        f["authority"] = _field(auth_items, auth.strip(_SPECKS))
     if vfrom:
         f["valid_from"] = _field(validity_items, vfrom)
     if vto:

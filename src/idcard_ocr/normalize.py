@@ -93,6 +93,18 @@ def strip_label(text: str, labels: Iterable[str] = LABELS) -> str:
 _NAME_DOTS = str.maketrans({c: "·" for c in "・•･‧⋅∙.。°"})
 
 
+_SPECK_BETWEEN_DIGITS = re.compile(r"(?<=\d)[.,·'`:;。、](?=\d)")
+
+
+def drop_specks(text: str) -> str:
+    """Dots the recognizer reads between digits (toner, dust): "2021.02059" -> "202102059".
+
+    Only single marks between two digits go, so a date's "2010.01.06" would lose its dots too: call this
+    where a run of digits is wanted (the number), not on dates.
+    """
+    return _SPECK_BETWEEN_DIGITS.sub("", text)
+
+
 def normalize_name(text: str) -> str:
     """A name as printed: no spaces, the parts of a minority name joined with U+00B7 (·)."""
     name = "".join(text.split()).translate(_NAME_DOTS)

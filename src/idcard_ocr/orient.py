@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import normalize as nz
 from .boxes import Box, crop, to_boxes
 from .engine import Engine, Line
 from .layout import BACK_ANCHORS, CARD_H_MM, CARD_W_MM, FRONT_ANCHORS
@@ -40,7 +41,7 @@ class Hypothesis:
 def key_kind(text: str) -> str | None:
     """What a key line is, from its text."""
     t = text.replace(" ", "")
-    if _NUMBER.search(t):
+    if _NUMBER.search(nz.drop_specks(t)):
         return "number"
     if "共和国" in t or "人民共" in t:
         return "title1"

@@ -139,11 +139,23 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
     outlines = outline_quads(img)[:_MAX_OUTLINES]
     timings["locate_ms"] = (time.perf_counter() - t) * 1000
     attempt(outlines)
+    if len(found) == 1 and _page_like(img):
+        # a copy of both sides on a page: the other card's faint outline may have gone unseen
+        t = time.perf_counter()
+        attempt(key_line_quads(img, eng))
+        timings["second_card_ms"] = (time.perf_counter() - t) * 1000
     if not found:
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
         timings["fallback_ms"] = (time.perf_counter() - t) * 1000
     return found
+
+
+def _page_like(img: np.ndarray) -> bool:
+    """A white, colourless page (a photocopy), where a second card is worth a search."""
+    small = cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    return float(np.median(hsv[:, :, 2])) > 200 and float(np.median(hsv[:, :, 1])) < 25
 
 
 def _checks(fields: dict[str, Field], repaired: bool) -> Checks:
