@@ -122,7 +122,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
     found: list[tuple[Card, CardText]] = []
     quads: list[np.ndarray] = []
 
-    def attempt(cands: list[np.ndarray]) -> None:
+    def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
             if _overlaps(q, quads):
                 continue
@@ -139,7 +139,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
     outlines = outline_quads(img)[:_MAX_OUTLINES]
     timings["locate_ms"] = (time.perf_counter() - t) * 1000
     attempt(outlines)
-    if len(found) == 1 and _page_like(img):
+    if len(found) == 1 and _copied(img, quads[0]):
         # a copy of both sides on a page: the other card's faint outline may have gone unseen
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
@@ -151,11 +151,13 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
     return found
 
 
-def _page_like(img: np.ndarray) -> bool:
-    """A white, colourless page (a photocopy), where a second card is worth a search."""
+def _copied(img: np.ndarray, quad: np.ndarray) -> bool:
+    """A card without colour (no blue labels, no red emblem, no skin) on a white page: a photocopy, which
+    often holds the other side too, so a second card is worth a search."""
     small = cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)
-    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
-    return float(np.median(hsv[:, :, 2])) > 200 and float(np.median(hsv[:, :, 1])) < 25
+    page = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    card = cv2.cvtColor(cv2.resize(straighten(img, quad), (171, 108), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2HSV)
+    return float(np.median(page[:, :, 2])) > 200 and float(np.percentile(card[:, :, 1], 95)) < 20
 
 
 def _checks(fields: dict[str, Field], repaired: bool) -> Checks:
