@@ -233,20 +233,9 @@ def read_detailed(
             if k in card.fields and k not in fields:
                 fields[k] = card.fields[k]
         repaired = repaired or ct.number_repaired
-    sides = {c.side for c, _ in found}
-    out_side = "both" if len(sides) == 2 else (sides.pop() if sides else "none")
-    h, w = img.shape[:2]
-    reading = Reading(
-        side=out_side,  # type: ignore[arg-type]
-        rotation=found[0][0].rotation if found else 0,
-        fields=fields,
-        checks=_checks(fields, repaired),
-        cards=[c for c, _ in found],
-        image_size=(w, h),
-        timings_ms={k: round(v, 1) for k, v in timings.items()},
-        time_ms=round((time.perf_counter() - t0) * 1000, 1),
-    )
-    detailed = Detailed(reading, [_view(img, c) for c, _ in found], decoded)
+    cards = [c for c, _ in found]
+    reading = _reading(img, fields, repaired, cards, {c.side for c in cards}, t0, timings)
+    detailed = Detailed(reading, [_view(img, c) for c in cards], decoded)
     if checks:
         from .checks import apply, assess  # the checks import this module (for types): import late
 
@@ -257,19 +246,26 @@ def read_detailed(
 
 def _region_only(img: np.ndarray, decoded: Decoded, eng: Engine, t0: float, timings: dict[str, float]) -> Detailed:
     fields = read_region(img, eng)
-    front = any(k in fields for k in FRONT_FIELDS)
-    back = any(k in fields for k in BACK_FIELDS)
-    side = "both" if front and back else "front" if front else "back" if back else "none"
+    sides = {side for side, keys in (("front", FRONT_FIELDS), ("back", BACK_FIELDS)) if any(k in fields for k in keys)}
+    return Detailed(_reading(img, fields, False, [], sides, t0, timings), [], decoded)
+
+
+def _reading(
+    img: np.ndarray, fields: dict[str, Field], repaired: bool, cards: list[Card], sides: set[str], t0: float,
+    timings: dict[str, float],
+) -> Reading:
+    """The Reading of what was found: side from the card sides seen, checks from the fields."""
     h, w = img.shape[:2]
-    reading = Reading(
-        side=side,  # type: ignore[arg-type]
+    return Reading(
+        side="both" if len(sides) == 2 else (next(iter(sides)) if sides else "none"),  # type: ignore[arg-type]
+        rotation=cards[0].rotation if cards else 0,
         fields=fields,
-        checks=_checks(fields, False),
+        checks=_checks(fields, repaired),
+        cards=cards,
         image_size=(w, h),
         timings_ms={k: round(v, 1) for k, v in timings.items()},
         time_ms=round((time.perf_counter() - t0) * 1000, 1),
     )
-    return Detailed(reading, [], decoded)
 
 
 def read(
