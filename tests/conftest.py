@@ -14,7 +14,7 @@ import pytest
 
 if TYPE_CHECKING:
     from idcard_ocr.engine import Engine
-    from idcard_ocr.model import Reading
+    from idcard_ocr.model import CardChecks, Reading
     from idcard_ocr.pipeline import Detailed
     from tools.synth import Sample
 
@@ -46,6 +46,21 @@ def detailed(engine: Engine) -> Callable[[int, str], Detailed]:
         return read_detailed(rendered(seed, condition).image, engine=engine, checks=False)
 
     return _read
+
+
+@pytest.fixture(scope="session")
+def assessed(
+    detailed: Callable[[int, str], Detailed], engine: Engine
+) -> Callable[[int, str], tuple[Detailed, CardChecks]]:
+    """(detailed(seed, condition), its card checks with default arguments), once per run."""
+    from idcard_ocr.checks import assess
+
+    @cache
+    def _assessed(seed: int, condition: str) -> tuple[Detailed, CardChecks]:
+        d = detailed(seed, condition)
+        return d, assess(d, engine=engine)
+
+    return _assessed
 
 
 @pytest.fixture(scope="session")
