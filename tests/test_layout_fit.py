@@ -12,7 +12,15 @@ import pytest
 
 from idcard_ocr.boxes import Box, box_of
 from idcard_ocr.layout import ASPECT, BACK_ANCHORS, CANON_H, CANON_W, FRONT_ANCHORS, PX_PER_MM
-from idcard_ocr.locate import homography, order_quad, outline_quads, rotation_of, straighten
+from idcard_ocr.locate import (
+    homography,
+    inside_fraction,
+    order_quad,
+    outline_quads,
+    over_border,
+    rotation_of,
+    straighten,
+)
 from idcard_ocr.pipeline import _MAX_RESIDUAL_MM
 from idcard_ocr.refine import anchor_pairs, fit
 
@@ -290,3 +298,33 @@ def test_outline_quads_nothing_card_shaped() -> None:
 def test_outline_quads_nothing_on_a_dark_noisy_table() -> None:
     # Sensor noise on a dark plain surface (sigma 6 per channel): no outline there, so no candidate either.
     assert outline_quads(_scene([], noise=6.0)) == []
+
+
+@pytest.mark.parametrize("cut", ["right", "bottom"])
+def test_outline_quads_extend_a_card_cut_off_by_the_frame(cut: str) -> None:
+    # A card whose right (or bottom) part lies beyond the frame: the whole card is the first candidate.
+    card = _card_quad(0, centre=(1000, 450), long_px=600) if cut == "right" else _card_quad(
+        0, centre=(600, 760), long_px=600)
+    frame = _scene([card])
+    found = outline_quads(frame)
+    assert found, "no quad found"
+    assert _iou(found[0], card) > 0.9
+    assert inside_fraction(found[0], frame.shape) < 0.95  # it does run past the frame
+
+
+def test_over_border_leaves_whole_quads_alone() -> None:
+    q = np.array([[100, 100], [500, 100], [500, 352], [100, 352]], np.float32)
+    assert len(over_border(q, (900, 1200))) == 1
+    # one side on the right border: the long side continues (the shorter extension first), then as seen
+    cut = np.array([[900, 100], [1199, 100], [1199, 352], [900, 352]], np.float32)
+    got = over_border(cut, (900, 1200))
+    assert len(got) >= 2 and np.array_equal(got[-1], cut)
+    assert abs(np.ptp(got[0][:, 0]) / 252 - ASPECT) < 0.02 and np.ptp(got[0][:, 1]) == 252
+
+
+def test_fit_ignores_the_end_of_a_number_strip_cut_by_the_frame() -> None:
+    # The strip ends 12 mm short (beyond the frame): its left end and the labels still fit exactly.
+    lines = [(*ln[:1], ln[1] - 12.0, *ln[2:]) if ln[0] == A["number_x0"] else ln for ln in FRONT_LINES]
+    f = fit(_boxes(lines), "front", False)
+    assert f.anchors == len(FRONT_ANCHOR_POINTS) - 1
+    assert f.residual_mm < 0.2

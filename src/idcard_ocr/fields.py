@@ -27,6 +27,7 @@ from .layout import (
     BAND_LABELS,
     CANON_H,
     CANON_W,
+    FRONT_ANCHORS,
     FRONT_BANDS,
     LABELS,
     PX_PER_MM,
@@ -78,6 +79,8 @@ def _rows(boxes: list[Box]) -> list[list[Box]]:
 
 
 _NUM_RE = re.compile(r"[0-9OoDQIl|ZSBxX×K]{15,20}")
+_CUT_NUM_RE = re.compile(r"[0-9]{10,17}")  # most of the strip, the rest beyond the frame
+_FULL_STRIP_MM = 0.9 * (FRONT_ANCHORS["number_x1"] - FRONT_ANCHORS["number_x0"])
 
 
 def _pick(boxes: list[Box], band_name: str, bands: dict) -> list[Box]:
@@ -230,9 +233,11 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
     if not groups["number"]:
         return None
     read = _recognize(card, groups, eng, known)
-    num_items = [(b, nz.drop_specks(t), s) for b, t, s in read["number"] if _NUM_RE.search(nz.drop_specks(t))]
-    if not num_items:
-        return None
+    # A strip short of its printed width lost digits beyond the frame: not the number, whatever it reads.
+    num_items = [(b, nz.drop_specks(t), s) for b, t, s in read["number"]
+                 if _NUM_RE.search(nz.drop_specks(t)) and (b.w > _FULL_STRIP_MM or len(nz.drop_specks(t)) >= 18)]
+    if not num_items and not any(_CUT_NUM_RE.fullmatch(nz.drop_specks(t)) for _, t, _ in read["number"]):
+        return None  # neither the number nor a strip of it cut off by the frame: no front here
     out = CardText("front", False)
     f = out.fields
 
@@ -241,11 +246,12 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
     if birth:
         f["birth"] = _field(birth_items, birth)
 
-    raw = max((m.group(0) for _, t, _ in num_items if (m := _NUM_RE.search(t))), key=len)
-    number, repaired = repair(raw, birth)
-    # a repaired number is the only consistent candidate, yet less certain than one read clean
-    f["number"] = _field(num_items, number, (1.0 if len(number) == 18 else 0.5) * (0.8 if repaired else 1.0))
-    out.number_repaired = repaired
+    if num_items:
+        raw = max((m.group(0) for _, t, _ in num_items if (m := _NUM_RE.search(t))), key=len)
+        number, repaired = repair(raw, birth)
+        # a repaired number is the only consistent candidate, yet less certain than one read clean
+        f["number"] = _field(num_items, number, (1.0 if len(number) == 18 else 0.5) * (0.8 if repaired else 1.0))
+        out.number_repaired = repaired
 
     name_items = read["name"]
     name = nz.normalize_name(_text(name_items))

@@ -112,7 +112,7 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
         # faint outlines (a grey copy on white paper): low thresholds, gaps closed
         cv2.morphologyEx(cv2.Canny(cv2.GaussianBlur(raw, (7, 7), 0), 8, 24), cv2.MORPH_CLOSE, _CLOSE),
     ]
-    found: list[np.ndarray] = []
+    found: list[list[np.ndarray]] = []  # per outline seen: the candidates it gives (see over_border)
     kernel = np.ones((3, 3), np.uint8)
     for edges in edge_maps:
         edges = cv2.dilate(edges, kernel)
@@ -131,14 +131,40 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
                 if len(approx) == 4:
                     q = approx.reshape(4, 2).astype(np.float32)
                     if _quad_ok(q, area) and _edge_support(q, support) >= need:
-                        found.append(order_quad(q) / s)
+                        found.append([order_quad(c) / s for c in over_border(q, small.shape)])
                     break
-    found.sort(key=cv2.contourArea, reverse=True)
+    found.sort(key=lambda cands: cv2.contourArea(cands[-1]), reverse=True)  # by the area seen
     out: list[np.ndarray] = []
-    for q in found:
+    for q in (c for cands in found for c in cands):
         if all(_iou(q, o) < 0.5 for o in out):
             out.append(q)
     return out
+
+
+def over_border(q: np.ndarray, shape: tuple[int, ...], tol: float = 3.0) -> list[np.ndarray]:
+    """A quad with one side on the image border is a card cut off by the frame: the card itself, extended
+    past the border to the card's aspect (the cut side may be a short or a long one: both are tried,
+    longer extension last), then the quad as seen. Other quads come back as they are."""
+    h, w = shape[:2]
+
+    def on_border(a: np.ndarray, b: np.ndarray) -> bool:
+        return any(abs(a[k] - v) <= tol and abs(b[k] - v) <= tol for k, v in ((0, 0), (0, w - 1), (1, 0), (1, h - 1)))
+
+    cut = [i for i in range(4) if on_border(q[i], q[(i + 1) % 4])]
+    if len(cut) != 1:
+        return [q]
+    i = cut[0]
+    a, b, c, d = (q[(i + k) % 4].astype(np.float64) for k in range(4))  # a-b on the border, c-d the far side
+    far = float(np.linalg.norm(d - c))
+    depth = (np.linalg.norm(b - c) + np.linalg.norm(a - d)) / 2
+    out = []
+    for full in sorted(t for t in (far * ASPECT, far / ASPECT) if t > 1.03 * depth):
+        b2 = c + (b - c) * full / max(np.linalg.norm(b - c), 1e-6)
+        a2 = d + (a - d) * full / max(np.linalg.norm(a - d), 1e-6)
+        e = np.array([a2, b2, c, d], np.float32)
+        if card_shaped(e):
+            out.append(e)
+    return [*out, q]
 
 
 def outline_support(img: np.ndarray) -> Callable[[np.ndarray], float]:

@@ -26,6 +26,7 @@ _KEY_CANDIDATES = 3
 
 # 18 characters exactly: bank cards (16/19 digits) and phone numbers must not pass for an ID number.
 _NUMBER = re.compile(r"(?<![0-9])[0-9OoDQIlZSB]{17}[0-9XxK×](?![0-9])")
+_NUMBER_PART = re.compile(r"[0-9]{12,17}")
 _VALIDITY = re.compile(r"\d{4}\D?\d{2}\D?\d{2}.{0,3}(\d{4}|长期)")
 
 
@@ -43,21 +44,25 @@ def key_kind(text: str) -> str | None:
     t = text.replace(" ", "")
     if _NUMBER.search(nz.drop_specks(t)):
         return "number"
+    if _NUMBER_PART.fullmatch(t):
+        return "number_label"  # digits only, too few: the number strip cut off by the frame
     if "共和国" in t or "人民共" in t:
         return "title1"
     if "身份证" in t or "居民身" in t:
         return "title2"
     if _VALIDITY.search(t):
         return "validity"
+    if "身份号码" in t or "公民身份" in t:
+        return "number_label"  # the number's printed label: the front, when the number is cut off
     return None
 
 
-_SIDE_OF = {"number": "front", "title1": "back", "title2": "back", "validity": "back"}
+_SIDE_OF = {"number": "front", "number_label": "front", "title1": "back", "title2": "back", "validity": "back"}
 
 
 def _placed(kind: str, b: Box) -> bool:
     """A key line in the half of the card its side puts it in."""
-    return b.cy > CARD_H_MM * 0.5 if kind in ("number", "validity") else b.cy < CARD_H_MM * 0.5
+    return b.cy > CARD_H_MM * 0.5 if kind in ("number", "number_label", "validity") else b.cy < CARD_H_MM * 0.5
 
 
 def detect_lines(card: np.ndarray, eng: Engine) -> list[Line]:
@@ -97,8 +102,8 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
                 break
         if not keys:
             continue
-        side = "front" if any(k == "number" for k, _, _ in keys) else "back"
-        coarse = next(((k, b, t) for k, b, t in keys if _SIDE_OF[k] == side and k != "validity"), None)
+        side = "front" if any(_SIDE_OF[k] == "front" for k, _, _ in keys) else "back"
+        coarse = next(((k, b, t) for k, b, t in keys if k in _KEY_PLACE and _SIDE_OF[k] == side), None)
         out.append(Hypothesis(side, flipped, boxes, fit(boxes, side, flipped, coarse), known))
         break  # key lines placed where their side puts them: the other way up need not be tried
     return out

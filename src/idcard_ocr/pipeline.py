@@ -110,7 +110,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
         q, card, boxes, f, known = best
         if f.anchors < _MIN_ANCHORS or f.residual_mm > _MAX_RESIDUAL_MM:
             continue
-        if not card_shaped(q) or inside_fraction(q, img.shape) < 0.85:
+        if not card_shaped(q) or inside_fraction(q, img.shape) < 0.6:
             continue  # the refit drifted to something no card looks like
         ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
         if ct is not None:

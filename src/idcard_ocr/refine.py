@@ -64,8 +64,12 @@ def anchor_pairs(boxes: list[Box], side: str, tol: float = 4.0) -> list[tuple[Po
         nums = [b for b in boxes if b.w > 30 and b.cy > a["number_cy"] - 2.5 * tol]
         num = min(nums, key=lambda b: abs(b.cy - a["number_cy"])) if nums else None
         if num is not None:
-            pairs.append(((num.x1, num.cy), (a["number_x1"], a["number_cy"])))
-            if num.x0 > a["number_x0"] - tol:  # not merged with its label
+            # A strip short of its printed width runs off the frame: only its end near the layout's is real.
+            full = num.w > 0.9 * (a["number_x1"] - a["number_x0"])
+            if full or abs(num.x1 - a["number_x1"]) < tol:
+                pairs.append(((num.x1, num.cy), (a["number_x1"], a["number_cy"])))
+            # (a full strip starting left of the layout's is merged with its label)
+            if (full and num.x0 > a["number_x0"] - tol) or abs(num.x0 - a["number_x0"]) < tol:
                 pairs.append(((num.x0, num.cy), (a["number_x0"], a["number_cy"])))
         # The label column, matched in order: rows are ~6.5 mm apart, so a card stretched by a rough quad
         # would pair each label with its neighbour's row if matched by position.
@@ -139,7 +143,8 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def _auto_key(boxes: list[Box], side: str) -> tuple[str, Box, str] | None:
     """The key line by shape alone (once it has been read, the card is known to be roughly upright)."""
     if side == "front":
-        nums = [b for b in boxes if b.w > 30 and b.cy > CARD_H_MM / 2]
+        # the whole strip (~53 mm): a number cut off by the frame would scale the card wrongly
+        nums = [b for b in boxes if b.w > 45 and b.cy > CARD_H_MM / 2]
         return ("number", max(nums, key=lambda b: b.w), "") if nums else None
     titles = sorted((b for b in boxes if b.w > 25 and b.cy < CARD_H_MM / 2), key=lambda b: b.cy)
     return ("title1", titles[0], "") if titles else None
