@@ -52,11 +52,11 @@ def box_of(q: np.ndarray) -> Box:
 
 
 def crop(card: np.ndarray, b: Box) -> np.ndarray:
-    """Axis-aligned crop of a line on the upright canonical card, with a little margin."""
+    """Axis-aligned crop of a line on the upright canonical card (or one at its scale), with a little margin."""
     h = (b.y1 - b.y0) * PX_PER_MM
     pad_y, pad_x = 0.12 * h + 1, 0.25 * h + 2
     x0 = int(max(0, b.x0 * PX_PER_MM - pad_x))
-    x1 = int(min(CANON_W, b.x1 * PX_PER_MM + pad_x))
+    x1 = int(min(card.shape[1], b.x1 * PX_PER_MM + pad_x))
     y0 = int(max(0, b.y0 * PX_PER_MM - pad_y))
-    y1 = int(min(CANON_H, b.y1 * PX_PER_MM + pad_y))
+    y1 = int(min(card.shape[0], b.y1 * PX_PER_MM + pad_y))
     return card[y0:y1, x0:x1]

@@ -48,6 +48,7 @@ class CardText:
     flipped: bool  # the canonical image was upside down
     fields: dict[str, ReadField] = field(default_factory=dict)
     number_repaired: bool = False
+    title: str = ""  # the back's title lines as read (居民身份证, or another card type's title)
 
 
 def _in(b: Box, rect: tuple[float, float, float, float]) -> bool:
@@ -303,7 +304,7 @@ def _read_back(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) ->
     titled = any(k in title for k in ("居民身份证", "身份证", "中华人民共和国", "共和国"))
     if not titled and not vfrom:
         return None
-    out = CardText("back", False)
+    out = CardText("back", False, title=title)
     f = out.fields
     auth_items = read["authority"]
     auth = _text(auth_items)

@@ -79,5 +79,6 @@ BACK_ANCHORS: dict[str, float] = {
     "validity_x0": 16.5, "validity_cy": 45.85,
     "value_x0": 31.65,  # 签发机关 and 有效期限 values start here, on the labels' rows
 }
+GREEN_A = -7.0  # card background a* (Lab, 0 = neutral) below which the print is green: a temporary card
 REFIT_TOLERANCE_MM = 1.5  # anchors further than this (RMS) from the layout: re-straighten the card
 # (bands leave 2-3 mm of slack around each row, and crops follow the detected lines, not the layout)

@@ -229,6 +229,22 @@ def snap_to_edges(img: np.ndarray, quad: np.ndarray, reach: float = 0.035) -> np
     return out if card_shaped(out) else quad
 
 
+def outline_view(img: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The card's own outline where one overlaps `quad` (IoU > 0.5), straightened with `quad`'s corner order
+    (its upright), and its image->canonical map; None when no outline is seen."""
+    best, best_iou = None, 0.5
+    for q in outline_quads(img):
+        iou = _iou(q.astype(np.float32), quad.astype(np.float32))
+        if iou > best_iou:
+            best, best_iou = q, iou
+    if best is None:
+        return None
+    # Start the outline's corners where the reader's upright top-left is.
+    shifts = [np.roll(best, -k, axis=0) for k in range(4)]
+    q = min(shifts, key=lambda s: float(np.linalg.norm(s - quad, axis=1).sum()))
+    return straighten(img, q), homography(q)
+
+
 def homography(quad: np.ndarray) -> np.ndarray:
     """Image -> canonical card pixels for an ordered quad."""
     dst = np.array([[0, 0], [CANON_W, 0], [CANON_W, CANON_H], [0, CANON_H]], np.float32)

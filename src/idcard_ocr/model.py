@@ -15,6 +15,8 @@ FIELD_NAMES: tuple[str, ...] = (
 )
 FRONT_FIELDS: tuple[str, ...] = ("name", "sex", "nation", "birth", "address", "number")
 BACK_FIELDS: tuple[str, ...] = ("authority", "valid_from", "valid_to")
+# Fields only other card types print (othertypes.py): the permit's back, the foreigners' card.
+OTHER_FIELDS: tuple[str, ...] = ("pass_number", "issue_count", "name_en", "nationality")
 
 Side = Literal["front", "back", "both", "none"]
 CardSide = Literal["front", "back"]
@@ -69,7 +71,8 @@ class Reading(BaseModel):
     side: Side
     rotation: Rotation = 0
     fields: dict[str, Field] = PField(
-        default_factory=dict, description="Keys among FIELD_NAMES; absent when not on the image"
+        default_factory=dict,
+        description="Keys among FIELD_NAMES (other card types also OTHER_FIELDS); absent when not on the image",
     )
     checks: Checks = PField(default_factory=Checks)
     cards: list[Card] = PField(default_factory=list)

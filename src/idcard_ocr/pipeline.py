@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
@@ -17,21 +17,26 @@ from .decode import Decoded, decode_with_meta
 from .engine import Engine, get_engine
 from .fields import CardText, read_side, warp_quad_back
 from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
-from .layout import CANON_H, CANON_W, REFIT_TOLERANCE_MM
+from .layout import CANON_H, CANON_W, GREEN_A, REFIT_TOLERANCE_MM
 from .locate import (
     card_shaped,
     homography,
     inside_fraction,
     outline_quads,
     outline_support,
+    outline_view,
     rotation_of,
     snap_to_edges,
     straighten,
 )
 from .model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
 from .orient import detect_lines, hypotheses, key_line_quads
+from .othertypes import TYPE_FIELDS, read_labelled
 from .refine import fit
 from .region import read_region
+
+if TYPE_CHECKING:
+    from .checks.cardtype import CardKind
 
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
 _MAX_OUTLINES = 3  # outline candidates tried before placing cards from key lines
@@ -81,7 +86,8 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
     Returns the quad the fields were read in, what was read, and the card's outline snapped to its edges.
     """
     support: Callable[[np.ndarray], float] | None = None
-    for h in hypotheses(straighten(img, quad), eng):
+    hyps = hypotheses(straighten(img, quad), eng)
+    for h in hyps:
         best = (quad, None, h.boxes, h.fit, h.known)  # quad, its canonical image (None: not made), lines, fit, texts
         for _ in range(3):
             q, _, _, f, _ = best
@@ -115,7 +121,18 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
         ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
         if ct is not None:
             return q, ct, snap_to_edges(img, q)
+    if hyps and hyps[0].side == "front" and _green(straighten(img, quad)):
+        # A green card with an ID number that does not fit the resident layout: a temporary card, read
+        # later by its labels (othertypes.py) once the checks have typed it.
+        return quad, CardText("front", hyps[0].flipped), snap_to_edges(img, quad)
     return None
+
+
+def _green(card: np.ndarray) -> bool:
+    """The card's light background is green (Lab a* of the brighter half below GREEN_A)."""
+    lab = cv2.cvtColor(cv2.resize(card, (107, 68), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2LAB)
+    bright = lab[..., 0] >= np.median(lab[..., 0])
+    return float(np.median(lab[..., 1][bright])) - 128 <= GREEN_A
 
 
 def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list[tuple[Card, CardText]]:
@@ -160,14 +177,17 @@ def _copied(img: np.ndarray, quad: np.ndarray) -> bool:
     return float(np.median(page[:, :, 2])) > 200 and float(np.percentile(card[:, :, 1], 95)) < 20
 
 
-def _checks(fields: dict[str, Field], repaired: bool) -> Checks:
+def _checks(fields: dict[str, Field], repaired: bool, card_type: str = "resident") -> Checks:
+    """Cross-checks of the fields. The foreigners' card number carries no GB/T 2260 area, and the age rule
+    for the validity term is the resident card's (the warnings apply the other types' own terms)."""
     c = Checks(number_repaired=repaired)
     number = fields["number"].value if "number" in fields else None
     if number and len(number) == 18:
         c.checksum = checksum_ok(number)
-        area = lookup_area(number[:6])
-        c.area_known = area is not None
-        c.area = area
+        if card_type != "foreign":
+            area = lookup_area(number[:6])
+            c.area_known = area is not None
+            c.area = area
         if "birth" in fields:
             c.birth_matches = birth_of(number) == fields["birth"].value
         if "sex" in fields:
@@ -175,7 +195,7 @@ def _checks(fields: dict[str, Field], repaired: bool) -> Checks:
     elif number:
         c.checksum = False
     birth = fields["birth"].value if "birth" in fields else (birth_of(number) if number else None)
-    if birth and "valid_from" in fields and "valid_to" in fields:
+    if birth and "valid_from" in fields and "valid_to" in fields and card_type == "resident":
         c.validity_term_ok = nz.validity_term_ok(birth, fields["valid_from"].value, fields["valid_to"].value)
     return c
 
@@ -187,6 +207,7 @@ class CardView:
     card: Card
     upright: np.ndarray  # CANON_W x CANON_H BGR, upright
     to_canon: np.ndarray  # 3x3 homography, original image px -> upright canonical px
+    title: str = ""  # a back's title lines as the reader read them (the card type shows there)
 
 
 @dataclass
@@ -194,11 +215,12 @@ class Detailed:
     reading: Reading
     views: list[CardView]
     decoded: Decoded
+    kinds: list[CardKind] | None = None  # each card's type, once the checks have decided it (kept on re-read)
 
 
-def _view(img: np.ndarray, card: Card) -> CardView:
+def _view(img: np.ndarray, card: Card, ct: CardText) -> CardView:
     quad = np.array(card.quad, np.float32)  # already upright-ordered
-    return CardView(card, straighten(img, quad), homography(quad))
+    return CardView(card, straighten(img, quad), homography(quad), ct.title)
 
 
 def read_detailed(
@@ -225,23 +247,48 @@ def read_detailed(
         return _region_only(img, decoded, eng, t0, timings)
     found = _find_cards(img, eng, timings)
 
-    fields: dict[str, Field] = {}
-    repaired = False
-    for card, ct in found:
-        keys = FRONT_FIELDS if card.side == "front" else BACK_FIELDS
-        for k in keys:
-            if k in card.fields and k not in fields:
-                fields[k] = card.fields[k]
-        repaired = repaired or ct.number_repaired
     cards = [c for c, _ in found]
-    reading = _reading(img, fields, repaired, cards, {c.side for c in cards}, t0, timings)
-    detailed = Detailed(reading, [_view(img, c) for c in cards], decoded)
+    repaired = any(ct.number_repaired for _, ct in found)
+    reading = _reading(img, _merged(cards), repaired, cards, {c.side for c in cards}, t0, timings)
+    detailed = Detailed(reading, [_view(img, c, ct) for c, ct in found], decoded)
     if checks:
         from .checks import apply, assess  # the checks import this module (for types): import late
 
-        detailed.reading = apply(reading, assess(detailed, side, eng), detailed, images=images)
+        cc = assess(detailed, side, eng)
+        if cc.card_type in TYPE_FIELDS:
+            # Another card type: read it again by its own labels, then judge what that read.
+            detailed = _read_as(detailed, cc.card_type, eng, t0, timings)
+            cc = assess(detailed, side, eng)
+        detailed.reading = apply(detailed.reading, cc, detailed, images=images)
         detailed.reading.time_ms = round((time.perf_counter() - t0) * 1000, 1)
     return detailed
+
+
+def _merged(cards: list[Card]) -> dict[str, Field]:
+    """The image's fields: each from the first card that has it."""
+    fields: dict[str, Field] = {}
+    for card in cards:
+        for k, f in card.fields.items():
+            fields.setdefault(k, f)
+    return fields
+
+
+def _read_as(detailed: Detailed, card_type: str, eng: Engine, t0: float, timings: dict[str, float]) -> Detailed:
+    """The cards re-read as `card_type` (temporary, permit, foreign) by their printed labels."""
+    t = time.perf_counter()
+    img = detailed.decoded.pixels
+    views = []
+    for v in detailed.views:
+        # These cards do not follow the resident layout the card was fitted to: read them on their outline.
+        got = outline_view(img, np.array(v.card.quad, np.float64))
+        fields = read_labelled(img, got[1] if got else v.to_canon, card_type, eng)
+        card = v.card.model_copy(update={"fields": fields}) if fields else v.card
+        views.append(CardView(card, v.upright, v.to_canon, v.title))
+    timings["other_type_ms"] = (time.perf_counter() - t) * 1000
+    cards = [v.card for v in views]
+    sides = {c.side for c in cards}
+    reading = _reading(img, _merged(cards), False, cards, sides, t0, timings, card_type)
+    return Detailed(reading, views, detailed.decoded, detailed.kinds)
 
 
 def _region_only(img: np.ndarray, decoded: Decoded, eng: Engine, t0: float, timings: dict[str, float]) -> Detailed:
@@ -252,7 +299,7 @@ def _region_only(img: np.ndarray, decoded: Decoded, eng: Engine, t0: float, timi
 
 def _reading(
     img: np.ndarray, fields: dict[str, Field], repaired: bool, cards: list[Card], sides: set[str], t0: float,
-    timings: dict[str, float],
+    timings: dict[str, float], card_type: str = "resident",
 ) -> Reading:
     """The Reading of what was found: side from the card sides seen, checks from the fields."""
     h, w = img.shape[:2]
@@ -260,7 +307,7 @@ def _reading(
         side="both" if len(sides) == 2 else (next(iter(sides)) if sides else "none"),  # type: ignore[arg-type]
         rotation=cards[0].rotation if cards else 0,
         fields=fields,
-        checks=_checks(fields, repaired),
+        checks=_checks(fields, repaired, card_type),
         cards=cards,
         image_size=(w, h),
         timings_ms={k: round(v, 1) for k, v in timings.items()},

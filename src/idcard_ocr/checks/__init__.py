@@ -21,6 +21,7 @@ import numpy as np
 
 from ..engine import Engine, get_engine
 from ..layout import ASPECT
+from ..locate import outline_view
 from ..model import CardChecks, Portrait, Reading
 from . import cardtype, portrait, quality, risk, warnings
 from .geometry import canon_box, px_per_mm
@@ -48,18 +49,21 @@ def card_features(detailed: Detailed) -> list[dict[str, float]]:
 
 def analyse(detailed: Detailed, engine: Engine | None = None,
             timings: dict[str, float] | None = None) -> tuple[list[dict[str, float]], list[cardtype.CardKind]]:
-    """Per-card measurements (with temp_title, the risk model's inputs) and card types."""
+    """Per-card measurements (with temp_title, the risk model's inputs) and card types (decided once per
+    Detailed: kept in detailed.kinds)."""
     t = time.perf_counter()
     feats = card_features(detailed)
     t1 = time.perf_counter()
     views = detailed.views
     cards = [v.card for v in views]
     bg_as = [m.get("bg_a", 0.0) for m in feats]
-    needs_text = any(cardtype.from_fields(c) is None and cardtype.title_request(c, v.upright, a)
+    needs_text = any(cardtype.from_fields(c, v.title) is None and cardtype.title_request(c, v.upright, a)
                      for c, v, a in zip(cards, views, bg_as))
     eng = (engine or get_engine()) if needs_text else engine
-    kinds = cardtype.type_cards(detailed.decoded.pixels, cards, [v.upright for v in views],
-                                [v.to_canon for v in views], bg_as, eng)
+    kinds = detailed.kinds if detailed.kinds is not None and len(detailed.kinds) == len(cards) else (
+        cardtype.type_cards(detailed.decoded.pixels, cards, [v.upright for v in views], [v.to_canon for v in views],
+                            bg_as, eng, [v.title for v in views]))
+    detailed.kinds = kinds  # a re-read of the same cards (pipeline._read_as) keeps their types
     for m, k in zip(feats, kinds):
         m["temp_title"] = 1.0 if k.kind == "temporary" else 0.0
         if k.kind == "foreign":  # its "fields" are the resident layout's guesses: no glare judgement on them
@@ -68,25 +72,6 @@ def analyse(detailed: Detailed, engine: Engine | None = None,
         timings["measure_ms"] = (t1 - t) * 1000
         timings["type_ms"] = (time.perf_counter() - t1) * 1000
     return feats, kinds
-
-
-def _outline_view(img: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The card outline that overlaps `quad` most, straightened with `quad`'s corner order (its upright)."""
-    from ..locate import homography, outline_quads, straighten
-
-    best, best_iou = None, 0.5
-    for q in outline_quads(img):
-        inter, _ = cv2.intersectConvexConvex(q.astype(np.float32), quad.astype(np.float32))
-        union = cv2.contourArea(q.astype(np.float32)) + cv2.contourArea(quad.astype(np.float32)) - inter
-        iou = inter / union if union > 0 else 0.0
-        if iou > best_iou:
-            best, best_iou = q, iou
-    if best is None:
-        return None
-    # Start the outline's corners where the reader's upright top-left is.
-    shifts = [np.roll(best, -k, axis=0) for k in range(4)]
-    q = min(shifts, key=lambda s: float(np.linalg.norm(s - quad, axis=1).sum()))
-    return straighten(img, q), homography(q)
 
 
 def _no_card_status(img: np.ndarray) -> tuple[str, list[str]]:
@@ -141,7 +126,7 @@ def assess(
             if k.kind == "temporary":
                 # The reader fits a temporary card to the resident layout's rows, not its outline: place
                 # the photo on the card's own outline when one is found.
-                got = _outline_view(img, np.array(v.card.quad, np.float64))
+                got = outline_view(img, np.array(v.card.quad, np.float64))
                 if got is not None:
                     up, h = got
             p, _ = portrait.locate(up, h, i, k.kind, reading.image_size)

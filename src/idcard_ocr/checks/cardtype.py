@@ -14,11 +14,10 @@ import cv2
 import numpy as np
 
 from ..engine import Engine
-from ..layout import CANON_W, PX_PER_MM
+from ..layout import CANON_W, GREEN_A, PX_PER_MM
 from ..model import Card
 
 PERMIT_AREAS = {"810000": "Hong Kong", "820000": "Macao", "830000": "Taiwan"}
-GREEN_A = -7.0  # card background a* (Lab, 0 = neutral) below which the print counts as green
 _BACK_EMPTY_ROW_MM = (12.0, 29.5, 80.0, 35.0)  # blank on a resident back; 通行证号码 on a permit's
 # Canonical regions (x0, y0, x1, y1 in mm) of the title line of a temporary card and of the back's second title
 # line (居民身份证 / 港澳居民居住证). The temporary card's title sits above the resident layout's first row:
@@ -53,13 +52,16 @@ def _ink_fraction(upright: np.ndarray, box_mm: tuple[float, float, float, float]
     return float(np.mean(g < bg - 60))
 
 
-def from_fields(card: Card) -> CardKind | None:
-    """Type from what the reader already read, or None if that says nothing beyond 'resident'."""
+def from_fields(card: Card, title: str = "") -> CardKind | None:
+    """Type from what the reader already read (fields, a back's title), or None if that says nothing beyond
+    'resident'."""
     number = card.fields["number"].value if "number" in card.fields else ""
     if len(number) == 18 and number[:6] in PERMIT_AREAS:
         return CardKind("permit", [f"number area {number[:6]} ({PERMIT_AREAS[number[:6]]} resident)"])
     if len(number) == 18 and number.startswith("9"):
         return CardKind("foreign", ["18-digit number beginning with 9"])
+    if "居住证" in title:
+        return CardKind("permit", [f"title {title!r}"])
     text = "".join(f.value for f in card.fields.values())
     if "永久居留" in text or "外国人" in text:
         return CardKind("foreign", ["title 外国人永久居留身份证 read among the fields"])
@@ -92,9 +94,9 @@ def from_title(card: Card, text: str, bg_a: float) -> CardKind:
 
 
 def type_cards(img: np.ndarray, cards: list[Card], uprights: list[np.ndarray], to_canons: list[np.ndarray],
-               bg_as: list[float], engine: Engine | None) -> list[CardKind]:
+               bg_as: list[float], engine: Engine | None, titles: list[str] | None = None) -> list[CardKind]:
     """A CardKind per card; recognition runs once, batched, over the titles worth reading."""
-    kinds: list[CardKind | None] = [from_fields(c) for c in cards]
+    kinds: list[CardKind | None] = [from_fields(c, t) for c, t in zip(cards, titles or [""] * len(cards))]
     asks: list[tuple[int, np.ndarray]] = []
     for i, (c, up, h, a) in enumerate(zip(cards, uprights, to_canons, bg_as)):
         if kinds[i] is not None:

@@ -60,7 +60,8 @@ def card_warnings(reading: Reading, card_type: str, cut_off: bool | None, today:
                 if w.expired:
                     reasons.append(f"expired on {end.isoformat()}")
 
-    # Validity term: the age rule for resident cards; fixed terms for permits; three months for temporary.
+    # Validity term: the age rule for resident cards; fixed terms for permits (5 years) and the foreigners'
+    # card (10 years, 5 under 18 at issue); three months for temporary cards.
     if card_type == "resident":
         ok = reading.checks.validity_term_ok
     elif card_type == "permit":
@@ -68,6 +69,11 @@ def card_warnings(reading: Reading, card_type: str, cut_off: bool | None, today:
     elif card_type == "temporary":
         start, end = _date(f.get("valid_from")), _date(to)
         ok = None if start is None or end is None else 80 <= (end - start).days <= 100
+    elif card_type == "foreign":
+        birth, start = _date(f.get("birth")), _date(f.get("valid_from"))
+        adult = None if birth is None or start is None else (start.year - birth.year - (
+            (start.month, start.day) < (birth.month, birth.day))) >= 18
+        ok = None if adult is None else _fixed_term_ok(f.get("valid_from"), to, 10 if adult else 5)
     else:
         ok = None
     if ok is not None:
