@@ -18,6 +18,7 @@ import numpy as np
 from . import normalize as nz
 from .boxes import Box, crop, to_boxes
 from .engine import Engine, Line
+from .idnumber import lookup_area
 from .layout import BACK_ANCHORS, CARD_H_MM, CARD_W_MM, FRONT_ANCHORS
 from .refine import Fit, fit
 
@@ -26,7 +27,7 @@ _KEY_CANDIDATES = 3
 
 # 18 characters exactly: bank cards (16/19 digits) and phone numbers must not pass for an ID number.
 _NUMBER = re.compile(r"(?<![0-9])[0-9OoDQIlZSB]{17}[0-9XxK×](?![0-9])")
-_NUMBER_PART = re.compile(r"[0-9]{12,17}")
+_NUMBER_PART = re.compile(r"[0-9]{12,15}")
 _VALIDITY = re.compile(r"\d{4}\D?\d{2}\D?\d{2}.{0,3}(\d{4}|长期)")
 
 
@@ -37,6 +38,7 @@ class Hypothesis:
     boxes: list[Box]  # the lines, as on the upright card
     fit: Fit
     known: dict[int, tuple[str, float]]  # id(box) -> text of the lines already recognized
+    keys: tuple[str, ...] = ()  # the kinds of key line read (number, title1, ...)
 
 
 def key_kind(text: str) -> str | None:
@@ -44,8 +46,8 @@ def key_kind(text: str) -> str | None:
     t = text.replace(" ", "")
     if _NUMBER.search(nz.drop_specks(t)):
         return "number"
-    if _NUMBER_PART.fullmatch(t):
-        return "number_label"  # digits only, too few: the number strip cut off by the frame
+    if _NUMBER_PART.fullmatch(t) and lookup_area(t[:6]) is not None:
+        return "number_label"  # digits only, too few for a bank card: the number strip cut off by the frame
     if "共和国" in t or "人民共" in t:
         return "title1"
     if "身份证" in t or "居民身" in t:
@@ -104,7 +106,8 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
             continue
         side = "front" if any(_SIDE_OF[k] == "front" for k, _, _ in keys) else "back"
         coarse = next(((k, b, t) for k, b, t in keys if k in _KEY_PLACE and _SIDE_OF[k] == side), None)
-        out.append(Hypothesis(side, flipped, boxes, fit(boxes, side, flipped, coarse), known))
+        out.append(Hypothesis(side, flipped, boxes, fit(boxes, side, flipped, coarse), known,
+                              tuple(k for k, _, _ in keys)))
         break  # key lines placed where their side puts them: the other way up need not be tried
     return out
 

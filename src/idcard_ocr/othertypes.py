@@ -11,6 +11,7 @@ we have no measured layout for does not matter.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import cv2
@@ -82,15 +83,18 @@ def _split(line: _Line, allowed: frozenset[str]) -> list[tuple[str | None, _Piec
                 break
         else:
             i += 1
-    n = max(len(t), 1)
+    # Where each character ends along the line: Chinese characters are about twice as wide as digits and
+    # Latin letters, so a label's share of the line is more than its share of the characters.
+    ends = np.cumsum([1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55 for ch in t] or [1.0])
+    at = [0.0, *(ends / ends[-1])]
     out: list[tuple[str | None, _Piece]] = []
     if not hits or hits[0][0] > 0:
         end = hits[0][0] if hits else len(t)
-        out.append((None, _Piece(line, t[:end], 0.0, end / n)))
+        out.append((None, _Piece(line, t[:end], 0.0, at[end])))
     for j, (a, b, key) in enumerate(hits):
         end = hits[j + 1][0] if j + 1 < len(hits) else len(t)
-        out.append((key, _Piece(line, t[a:b], a / n, b / n)))  # the label itself
-        out.append((None, _Piece(line, t[b:end], b / n, end / n)))
+        out.append((key, _Piece(line, t[a:b], at[a], at[b])))  # the label itself
+        out.append((None, _Piece(line, t[b:end], at[b], at[end])))
     return out
 
 
