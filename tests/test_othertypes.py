@@ -72,3 +72,5 @@ def test_read_with_their_own_fields(condition: str, seed: int, render: Callable[
         assert r.warnings is not None and r.warnings.validity_term_mismatch is False
     for f in r.fields.values():
         assert len(f.box) == 4 and 0 < f.confidence <= 1
+    # glare is judged on the resident layout's field places: for other types it is unknown, not "no glare"
+    assert r.quality is not None and r.quality.glare is None

@@ -66,7 +66,9 @@ def analyse(detailed: Detailed, engine: Engine | None = None,
     detailed.kinds = kinds  # a re-read of the same cards (pipeline._read_as) keeps their types
     for m, k in zip(feats, kinds):
         m["temp_title"] = 1.0 if k.kind == "temporary" else 0.0
-        if k.kind == "foreign":  # its "fields" are the resident layout's guesses: no glare judgement on them
+        if k.kind != "resident":
+            # Glare is judged on the field boxes of the card as fitted to the resident layout; another type's
+            # fields do not sit there (its lift measured 0.4-0.98 on glare-free renders): unknown, not judged.
             m["glare_lift"] = float("nan")
     if timings is not None:
         timings["measure_ms"] = (t1 - t) * 1000
