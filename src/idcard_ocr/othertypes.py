@@ -43,6 +43,7 @@ _PAD_MM = 12.0  # the card is read with this margin: a quad fitted to another la
 _SLACK_MM = 6.0  # how far off the card a line's centre may fall and still count as on it
 _COLUMN_MM = 4.0  # a value under a label starts within this of the label's left end
 _DET_SIDE = 960
+_SPREAD_MM = 15.0  # label places must span this much in x and in y to fix an affine map
 
 
 @dataclass(eq=False)
@@ -228,11 +229,49 @@ def _piece_quad(p: _Piece) -> np.ndarray:
     return np.array([a0, a1, b1, b0])
 
 
-def read_labelled(img: np.ndarray, to_canon: np.ndarray, card_type: str, eng: Engine) -> dict[str, Field]:
+@dataclass
+class Labelled:
+    """What read_labelled() found on one card."""
+
+    fields: dict[str, Field]
+    labels: dict[str, tuple[float, float]]  # label -> (left end, centre line) in mm on the card as given
+    to_canon: np.ndarray | None = None  # image px -> canonical px, re-registered on the labels (LABEL_ANCHORS)
+
+
+def _label_points(lines: list[_Line], allowed: frozenset[str]) -> dict[str, tuple[float, float]]:
+    """Each label's left end and centre line, in mm on the card (the view's margin taken off); the topmost
+    printing of a label where it repeats."""
+    out: dict[str, tuple[float, float]] = {}
+    for ln in sorted(lines, key=lambda ln: ln.box.cy):
+        for key, p in _split(ln, allowed):
+            if key is not None and key not in out:
+                out[key] = (ln.box.x0 + p.start * ln.box.w - _PAD_MM, ln.box.cy - _PAD_MM)
+    return out
+
+
+def register(labels: dict[str, tuple[float, float]], anchors: dict[str, tuple[float, float]]) -> np.ndarray | None:
+    """The affine map (canonical px, 3x3) putting the labels read where the layout prints them; None with
+    fewer than three labels, or when they do not agree on one map within 1 mm."""
+    keys = [k for k in labels if k in anchors]
+    if len(keys) < 3:
+        return None
+    src = np.array([labels[k] for k in keys], np.float64) * PX_PER_MM
+    dst = np.array([anchors[k] for k in keys], np.float64) * PX_PER_MM
+    # Labels in one column leave the width free: a full affine only where they span both directions.
+    spread = np.ptp(dst, axis=0).min() >= _SPREAD_MM * PX_PER_MM
+    estimate = cv2.estimateAffine2D if spread else cv2.estimateAffinePartial2D
+    m, inliers = estimate(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0 * PX_PER_MM)
+    if m is None or inliers is None or int(inliers.sum()) < 3:
+        return None
+    return np.vstack([m, [0.0, 0.0, 1.0]])
+
+
+def read_labelled(img: np.ndarray, to_canon: np.ndarray, card_type: str, side: str, eng: Engine) -> Labelled:
     """The fields of a card of `card_type` (temporary, permit, foreign) found in `img`.
 
     to_canon maps image px to the upright canonical card (10 px/mm); the card is read with a margin,
     so a quad fitted to the resident layout still holds the whole card. Boxes come back in image px.
+    Where the type's label places are known (LABEL_ANCHORS), the card is also re-registered on them.
     """
     allowed = TYPE_FIELDS[card_type]
     pad = _PAD_MM * PX_PER_MM
@@ -255,7 +294,27 @@ def read_labelled(img: np.ndarray, to_canon: np.ndarray, card_type: str, eng: En
         conf = float(np.mean([p.line.conf for p in pieces]))
         out[key] = Field(value=value, confidence=round(max(0.0, min(1.0, conf)), 4),
                          box=[(round(float(x), 1), round(float(y), 1)) for x, y in corners])
-    return out
+    labels = _label_points(lines, allowed)
+    m = register(labels, LABEL_ANCHORS.get(card_type, {}).get(side, {}))
+    return Labelled(out, labels, None if m is None else m @ to_canon)
 
 
-__all__ = ["TYPE_FIELDS", "read_labelled"]
+# Where each type's labels sit (left end, centre line; mm on the upright card), measured on rendered cards by
+# tools/measure_labels.py. The temporary card and the foreigners' card follow our renderer's layout (the
+# published descriptions give no dimensions); the permit's front is the resident layout, already fitted.
+LABEL_ANCHORS: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
+    "temporary": {"front": {
+        "name": (4.7, 12.35), "sex": (4.7, 17.25), "nation": (25.2, 17.25), "birth": (4.8, 22.05),
+        "address": (4.75, 26.8), "number": (4.1, 40.93), "authority": (4.1, 46.05), "validity": (4.1, 50.45)}},
+    "permit": {
+        "front": {"name": (5.7, 7.85), "sex": (5.6, 12.85), "birth": (5.7, 19.35), "address": (5.7, 25.85),
+                  "number": (5.2, 46.95)},
+        "back": {"pass_number": (9.6, 31.85), "issue_count": (54.6, 31.8), "authority": (9.4, 38.8),
+                 "validity": (9.6, 45.9)}},
+    "foreign": {"front": {
+        "name": (29.6, 12.78), "sex": (29.6, 24.55), "birth": (51.7, 24.5), "nationality": (29.5, 31.9),
+        "validity": (51.6, 32.0), "number": (29.8, 40.15)}},
+}
+
+
+__all__ = ["LABEL_ANCHORS", "TYPE_FIELDS", "Labelled", "read_labelled", "register"]

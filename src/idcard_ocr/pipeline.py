@@ -279,11 +279,25 @@ def _read_as(detailed: Detailed, card_type: str, eng: Engine, t0: float, timings
     img = detailed.decoded.pixels
     views = []
     for v in detailed.views:
-        # These cards do not follow the resident layout the card was fitted to: read them on their outline.
+        # These cards do not follow the resident layout the card was fitted to: read them on their outline,
+        # then place the card where its own labels put it.
         got = outline_view(img, np.array(v.card.quad, np.float64))
-        fields = read_labelled(img, got[1] if got else v.to_canon, card_type, eng)
-        card = v.card.model_copy(update={"fields": fields}) if fields else v.card
-        views.append(CardView(card, v.upright, v.to_canon, v.title))
+        lab = read_labelled(img, got[1] if got else v.to_canon, card_type, v.card.side, eng)
+        if not lab.fields:
+            views.append(v)
+            continue
+        update: dict[str, object] = {"fields": lab.fields}
+        upright, to_canon = v.upright, v.to_canon
+        placed = lab.to_canon if lab.to_canon is not None else (got[1] if got else None)
+        if placed is not None:
+            corners = np.array([[0, 0], [CANON_W, 0], [CANON_W, CANON_H], [0, CANON_H]], np.float32)
+            quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), np.linalg.inv(placed)).reshape(4, 2)
+            quad = snap_to_edges(img, quad)  # labels sit at the left: the card's far edges pin the rest
+            if card_shaped(quad):
+                update["quad"] = [(round(float(x), 1), round(float(y), 1)) for x, y in quad]
+                update["rotation"] = rotation_of(quad)
+                upright, to_canon = straighten(img, quad), homography(quad)
+        views.append(CardView(v.card.model_copy(update=update), upright, to_canon, v.title))
     timings["other_type_ms"] = (time.perf_counter() - t) * 1000
     cards = [v.card for v in views]
     sides = {c.side for c in cards}

@@ -21,7 +21,6 @@ import numpy as np
 
 from ..engine import Engine, get_engine
 from ..layout import ASPECT
-from ..locate import outline_view
 from ..model import CardChecks, Portrait, Reading
 from . import cardtype, portrait, quality, risk, warnings
 from .geometry import canon_box, px_per_mm
@@ -124,14 +123,8 @@ def assess(
     portraits: list[Portrait] = []
     for i, (v, k) in enumerate(zip(views, kinds)):
         if v.card.side == "front":
-            up, h = v.upright, v.to_canon
-            if k.kind == "temporary":
-                # The reader fits a temporary card to the resident layout's rows, not its outline: place
-                # the photo on the card's own outline when one is found.
-                got = outline_view(img, np.array(v.card.quad, np.float64))
-                if got is not None:
-                    up, h = got
-            p, _ = portrait.locate(up, h, i, k.kind, reading.image_size)
+            # (other card types come here placed on their own labels or outline: pipeline._read_as)
+            p, _ = portrait.locate(v.upright, v.to_canon, i, k.kind, reading.image_size)
             portraits.append(p)
     timings["portrait_ms"] = (time.perf_counter() - t) * 1000
 
