@@ -53,24 +53,33 @@ def _overlaps(q: np.ndarray, others: list[np.ndarray]) -> bool:
     return False
 
 
-def _to_card(quad: np.ndarray, ct: CardText, outline: np.ndarray) -> Card:
-    """The Card: field boxes mapped back through the quad they were read in, corners from `outline`."""
+def _to_card(shape: tuple[int, ...], quad: np.ndarray, ct: CardText, outline: np.ndarray) -> Card:
+    """The Card: field boxes mapped back through the quad they were read in, corners from `outline`.
+
+    A field whose box reaches the image border may run on beyond it (a card cut off by the frame): what
+    was read of it is not the value, so it is left out.
+    """
     h_inv = np.linalg.inv(homography(quad))
     final = np.roll(outline, 2, axis=0) if ct.flipped else outline
-    fields = {
-        k: Field(
-            value=f.value,
-            confidence=round(f.confidence, 4),
-            box=[(round(float(x), 1), round(float(y), 1)) for x, y in warp_quad_back(f.quad, h_inv, ct.flipped)],
-        )
-        for k, f in ct.fields.items()
-    }
+    fields = {}
+    for k, f in ct.fields.items():
+        box = warp_quad_back(f.quad, h_inv, ct.flipped)
+        if _at_border(box, shape):
+            continue
+        fields[k] = Field(value=f.value, confidence=round(f.confidence, 4),
+                          box=[(round(float(x), 1), round(float(y), 1)) for x, y in box])
     return Card(
         side=ct.side,  # type: ignore[arg-type]
         rotation=rotation_of(final),  # type: ignore[arg-type]
         quad=[(round(float(x), 1), round(float(y), 1)) for x, y in final],
         fields=fields,
     )
+
+
+def _at_border(box: np.ndarray, shape: tuple[int, ...], margin: float = 2.0) -> bool:
+    h, w = shape[:2]
+    return bool(box[:, 0].min() < margin or box[:, 1].min() < margin or box[:, 0].max() > w - 1 - margin
+                or box[:, 1].max() > h - 1 - margin)
 
 
 def _corrected_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
@@ -114,7 +123,10 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
                 break  # no better (more anchors seen, else closer): keep what we had
             best = (q2, card, boxes, f2, {})
         q, card, boxes, f, known = best
-        if f.anchors < _MIN_ANCHORS or f.residual_mm > _MAX_RESIDUAL_MM:
+        # A card running off the frame may show only its number of all the anchors: enough, when the
+        # number strip read whole (its two ends fix scale and direction) and its outline was seen.
+        cut = inside_fraction(q, img.shape) < 0.97 and "number" in h.keys
+        if f.anchors < (2 if cut else _MIN_ANCHORS) or f.residual_mm > _MAX_RESIDUAL_MM:
             continue
         if not card_shaped(q) or inside_fraction(q, img.shape) < 0.6:
             continue  # the refit drifted to something no card looks like
@@ -148,7 +160,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
             got = read_quad(img, q, eng)
             if got is not None:
                 quads.append(got[2])
-                found.append((_to_card(*got), got[1]))
+                found.append((_to_card(img.shape, *got), got[1]))
             if len(found) >= 2:
                 return
 
