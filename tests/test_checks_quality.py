@@ -30,8 +30,8 @@ def check(detailed: Callable[[int, str], Detailed], engine: Engine) -> Check:
 def test_clean_is_normal(check: Check, seed: int) -> None:
     _, c = check(seed, "clean")
     q = c.quality
-    assert (q.blur, q.over_exposure, q.under_exposure, q.glare, q.cut_off, q.too_small) == (
-        False, False, False, False, False, False), q
+    assert (q.blur, q.over_exposure, q.under_exposure, q.glare, q.cut_off, q.covered, q.too_small) == (
+        False, False, False, False, False, False, False), q
     assert q.image_status == "normal"
     assert q.score is not None and q.score >= 80
     assert {"edge_width", "clip_hi", "median", "px_per_mm"} <= set(q.measures)
@@ -96,4 +96,16 @@ def test_cut_off_render(check: Check) -> None:
         pytest.skip("reader found no card in this cut-off image")
     assert s.truth.flags["cut_off"]
     assert c.quality.cut_off is True
+    assert c.warnings.incomplete is True
+
+
+@pytest.mark.parametrize("seed", [60_250_000, 60_250_003])
+def test_a_thumb_over_the_card_is_covered(check: Check, seed: int) -> None:
+    # tools.synth variant "covered": a thumb reaching in over one edge of the card (dev seeds).
+    assert make_sample(seed, "covered").truth.flags["covered"]
+    d, c = check(seed, "covered")
+    if not d.reading.cards:
+        pytest.skip("the thumb hid what the reader needs to find this card")
+    assert c.quality.covered is True, c.quality.measures
+    assert any("covers" in r for r in c.quality.reasons)
     assert c.warnings.incomplete is True

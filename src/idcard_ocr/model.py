@@ -131,6 +131,7 @@ class Quality(BaseModel):
     under_exposure: bool | None = None
     glare: bool | None = PField(None, description="A highlight washes out part of a field")
     cut_off: bool | None = PField(None, description="The card runs over the image border")
+    covered: bool | None = PField(None, description="Something (a thumb, a paper) covers part of the card")
     too_small: bool | None = PField(None, description="Too few pixels per millimetre to read reliably")
     image_status: ImageStatus = "unknown"
     measures: dict[str, float] = PField(default_factory=dict, description="The raw measurements behind the flags")

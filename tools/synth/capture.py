@@ -53,7 +53,7 @@ class Truth:
     # For the card checks (appended; defaults keep older callers working):
     risk: str = "original"  # original | photocopy | screen | edited | temporary | none (no card)
     card_type: str = "resident"  # resident | temporary | permit | foreign | bank_card | none
-    flags: dict[str, bool] = field(default_factory=dict)  # blur, over_exposure, under_exposure, glare, cut_off
+    flags: dict[str, bool] = field(default_factory=dict)  # blur, over/under_exposure, glare, cut_off, covered
     portraits: list[Quad] = field(default_factory=list)  # photo box of each card showing one, in image px
     software: str | None = None  # editor name an edited image should carry in its metadata (EXIF Software)
     glare_cover: float = 0.0  # strongest mean wash-out (0-1) of the glare over any field box
@@ -463,6 +463,7 @@ def _set_truth_flags(truth: Truth, condition: str, spot: GlareSpot | None = None
         "under_exposure": condition == "underexposed",
         "glare": truth.glare_cover >= GLARE_TRUTH_WASH,
         "cut_off": False,
+        "covered": False,
     }
 
 

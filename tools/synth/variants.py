@@ -52,7 +52,7 @@ from .card import (
 from .identity import random_identity
 from .othercards import permit_identity, render_foreign, render_permit_back, render_permit_front, render_temporary
 
-VARIANTS: list[str] = ["temporary", "permit", "foreign", "edited", "copy_photo", "cut_off"]
+VARIANTS: list[str] = ["temporary", "permit", "foreign", "edited", "copy_photo", "cut_off", "covered"]
 # Editors' names as they appear in EXIF Software (made-up version strings are fine: they are just text).
 EDITORS = ("Adobe Photoshop CC 2014 (Macintosh)", "Adobe Photoshop 23.1 (Windows)", "GIMP 2.10.34",
            "Adobe Photoshop Lightroom Classic 12.0 (Windows)", "Meitu 9.2.5")
@@ -222,6 +222,52 @@ def _cut_off(rng: random.Random, nrng: np.random.Generator) -> Sample:
     return Sample(img, truth, "cut_off")
 
 
+# ---------------------------------------------------------------- covered: a thumb over part of the card
+
+def _thumb(scene: np.ndarray, q: np.ndarray, rng: random.Random) -> float:
+    """Paint a thumb reaching in over one edge of the card quad q; returns the share of the card it covers."""
+    H, W = scene.shape[:2]
+    i = rng.randrange(4)
+    a, b = q[i], q[(i + 1) % 4]
+    centre = q.mean(0)
+    short = min(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[1]))
+    t = rng.uniform(0.25, 0.75)
+    at = a + (b - a) * t
+    inward = centre - at
+    inward /= max(np.linalg.norm(inward), 1e-6)
+    length = short * rng.uniform(0.45, 0.7)  # the thumb's visible length, tip to where it leaves the frame
+    width = length * rng.uniform(0.45, 0.6)
+    c = at + inward * length * rng.uniform(0.1, 0.3)
+    angle = math.degrees(math.atan2(inward[1], inward[0])) + rng.uniform(-20, 20)
+    mask = np.zeros((H, W), np.float32)
+    cv2.ellipse(mask, (round(c[0]), round(c[1])), (round(length / 2), round(width / 2)), angle, 0, 360, 1.0, -1,
+                cv2.LINE_AA)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, width * 0.02))
+    skin = np.array([rng.uniform(95, 140), rng.uniform(130, 170), rng.uniform(180, 225)], np.float32)  # BGR
+    # Shading: lit along the thumb's middle, darker at its sides.
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    n = np.array([-math.sin(math.radians(angle)), math.cos(math.radians(angle))], np.float32)
+    side = np.abs((xx - c[0]) * n[0] + (yy - c[1]) * n[1]) / max(width / 2, 1.0)
+    shade = np.clip(1.05 - 0.35 * side ** 2, 0.55, 1.05)[..., None]
+    scene[:] = scene * (1 - mask[..., None]) + (skin * shade) * mask[..., None]
+    card = np.zeros((H, W), np.uint8)
+    cv2.fillPoly(card, [np.round(q).astype(np.int32)], 1)
+    return float((mask * card).sum() / max(card.sum(), 1))
+
+
+def _covered(rng: random.Random, nrng: np.random.Generator) -> Sample:
+    p = random_identity(rng)
+    card = render_front(p, rng) if rng.random() < 0.6 else render_back(p, rng)
+    scene, h = _photo(card, "covered", rng, nrng)
+    _thumb(scene, _apply_h(h, _card_corners()), rng)
+    _noise(scene, nrng, 2.5)
+    img = _u8(scene)
+    truth = _truth([card], [h], (img.shape[1], img.shape[0]))
+    _set_truth_flags(truth, "covered")
+    truth.flags["covered"] = True
+    return Sample(img, truth, "covered")
+
+
 # ---------------------------------------------------------------- entry point
 
 def make_variant(seed: int, condition: str) -> Sample:
@@ -243,6 +289,8 @@ def make_variant(seed: int, condition: str) -> Sample:
         return _edited(rng, nrng)
     if condition == "copy_photo":
         return _copy_photo(rng, nrng)
+    if condition == "covered":
+        return _covered(rng, nrng)
     return _cut_off(rng, nrng)
 
 

@@ -69,6 +69,9 @@ def analyse(detailed: Detailed, engine: Engine | None = None,
             # Glare is judged on the field boxes of the card as fitted to the resident layout; another type's
             # fields do not sit there (its lift measured 0.4-0.98 on glare-free renders): unknown, not judged.
             m["glare_lift"] = float("nan")
+        if k.kind in ("temporary", "foreign"):
+            # Placed from their labels alone, their outline is loose: the margin it takes in reads as cover.
+            m["cover_share"] = float("nan")
     if timings is not None:
         timings["measure_ms"] = (t1 - t) * 1000
         timings["type_ms"] = (time.perf_counter() - t1) * 1000
@@ -136,7 +139,7 @@ def assess(
                                side_requested, no_card_status)
     if not cards:
         q.reasons = no_card_reasons
-    w = warnings.card_warnings(reading, kind.kind, q.cut_off, today)
+    w = warnings.card_warnings(reading, kind.kind, q.cut_off, today, q.covered)
     timings["quality_ms"] = (time.perf_counter() - t) * 1000
     timings["total_ms"] = (time.perf_counter() - t0) * 1000
     return CardChecks(

@@ -16,6 +16,7 @@ from ..layout import BACK_BANDS, CANON_H, CANON_W, FRONT_BANDS, PX_PER_MM
 _MARGIN = 0.04  # fraction of the card cut off all round: rounded corners and a slightly loose outline
 _FFT = 256  # side of each spectrum window (canonical px)
 _POOL = np.ones((7, 7), np.uint8)
+_COVER_DIST = 28.0  # Lab distance (lightness halved) from the card's background: not the card's own print
 
 
 @dataclass
@@ -286,9 +287,40 @@ def texture(cp: CardPixels) -> dict[str, float]:
     }
 
 
+def cover(cp: CardPixels) -> dict[str, float]:
+    """The largest solid thing over the card that reaches in from its edge (a thumb, a pen, a paper).
+
+    At 2.5 px/mm, pixels whose colour is far from the card's own background (lightness counted half:
+    lighting gradients change it) are opened with a 3 mm disc, which removes text, lines and the guilloche;
+    what remains and touches the card's edge is foreign to the print: the portrait and the emblem stand
+    clear of the edge. Returns its share of the card and its smaller extent in mm.
+    """
+    s = 0.25
+    small = cv2.resize(cp.bgr, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
+    bright = lab[..., 0] >= np.percentile(lab[..., 0], 50)
+    ref = np.median(lab[bright], axis=0)
+    d = lab - ref
+    dist = np.sqrt((0.5 * d[..., 0]) ** 2 + d[..., 1] ** 2 + d[..., 2] ** 2)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))  # ~3 mm at 2.5 px/mm
+    mask = cv2.morphologyEx((dist > _COVER_DIST).astype(np.uint8), cv2.MORPH_OPEN, k)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+    h, w = mask.shape
+    e = max(1, round(1.5 * PX_PER_MM * s))  # "touches the edge": within 1.5 mm of it
+    best_share, best_extent = 0.0, 0.0
+    for i in range(1, n):
+        x, y, bw, bh, area = stats[i]
+        if x > e and y > e and x + bw < w - e and y + bh < h - e:
+            continue
+        share = area / float(h * w)
+        if share > best_share:
+            best_share, best_extent = share, min(bw, bh) / (PX_PER_MM * s)
+    return {"cover_share": float(best_share), "cover_extent_mm": float(best_extent)}
+
+
 def measure(cp: CardPixels) -> dict[str, float]:
     out: dict[str, float] = {}
-    for f in (exposure, sharpness, glare, colour, periodicity, texture):
+    for f in (exposure, sharpness, glare, colour, periodicity, texture, cover):
         out.update(f(cp))
     return out
 

@@ -26,6 +26,9 @@ MIN_PX_PER_MM = 4.0  # below this 2.8 mm characters are under 11 px tall: too sm
 CUT_TOLERANCE = 0.01  # a corner further than this fraction of the image outside it: card cut off
 BORDER_NEAR = 0.06  # two corners within this fraction of one image edge: an edge along the border
 SQUASHED = 0.12  # ... and the quad's aspect this far from the card's: the visible part of a cut card
+# A solid thing reaching in from the card's edge (measure.cover): this share of the card and this thick.
+COVER_SHARE = 0.02
+COVER_EXTENT_MM = 8.0
 
 
 def _nan(x: float | None) -> bool:
@@ -89,6 +92,12 @@ def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: li
     q.glare = None if _nan(glare_excess) else (
         glare_excess >= 0 and not q.over_exposure and not q.blur and medium != "photocopy")
     q.cut_off = cut_off(quads, reading.image_size)
+    covers = [m["cover_share"] for m in per_card
+              if not _nan(m.get("cover_share")) and m.get("cover_extent_mm", 0.0) >= COVER_EXTENT_MM]
+    measured = any(not _nan(m.get("cover_share")) for m in per_card)
+    cover = max(covers, default=0.0)
+    # A card beyond the frame is straightened with its missing part smeared in: that is not a cover.
+    q.covered = bool(cover >= COVER_SHARE) if measured and not q.cut_off else None
     q.too_small = None if _nan(ppm) else ppm < MIN_PX_PER_MM
     if q.blur:
         reasons.append(f"blurred: edge width {width:.1f} px (limit {limit})")
@@ -100,6 +109,8 @@ def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: li
         reasons.append(f"glare: a field's ink lifted {100 * lift:.0f} % towards white")
     if q.cut_off:
         reasons.append("card cut off by the image border")
+    if q.covered:
+        reasons.append(f"something covers {100 * cover:.0f} % of the card from its edge")
     if q.too_small:
         reasons.append(f"card too small: {ppm:.1f} px/mm")
 
@@ -115,11 +126,14 @@ def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: li
         f *= float(np.clip(1 - 3 * max(0.0, glare_excess + 0.1), 0.4, 1.0))
     if q.cut_off:
         f *= 0.6
+    if q.covered:
+        f *= 0.6
     if not _nan(ppm):
         f *= float(np.clip(ppm / (1.5 * MIN_PX_PER_MM), 0.3, 1.0))
     q.score = round(100 * f)
     q.measures = {k: round(v, 4) for k, v in (("edge_width", width), ("clip_hi", clip), ("median", median),
-                                              ("glare_lift", lift), ("px_per_mm", ppm)) if not _nan(v)}
+                                              ("glare_lift", lift), ("px_per_mm", ppm), ("cover_share", cover))
+                  if not _nan(v)}
     q.reasons = reasons
 
     # The 003 seed's single status, most decisive first.

@@ -12,10 +12,10 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
     "resident": {"front": ("name", "sex", "nation", "birth", "address", "number"),
                  "back": ("authority", "valid_from", "valid_to")},
     "permit": {"front": ("name", "sex", "birth", "address", "number"),
-               "back": ("authority", "valid_from", "valid_to")},
+               "back": ("authority", "valid_from", "valid_to", "pass_number", "issue_count")},
     "temporary": {"front": ("name", "sex", "nation", "birth", "address", "number", "authority", "valid_from",
                             "valid_to")},
-    "foreign": {"front": ("name", "sex", "birth", "number")},
+    "foreign": {"front": ("name", "name_en", "sex", "birth", "nationality", "number", "valid_from", "valid_to")},
 }
 KEY_FIELDS = {"front": ("name", "number"), "back": ("valid_from", "valid_to")}
 _PERMIT_YEARS = 5  # residence permits for Hong Kong, Macao and Taiwan residents: five years
@@ -41,8 +41,10 @@ def _fixed_term_ok(valid_from: str | None, valid_to: str | None, years: int) -> 
     return end in (expected, expected - dt.timedelta(days=1))
 
 
-def card_warnings(reading: Reading, card_type: str, cut_off: bool | None, today: dt.date | None = None) -> Warnings:
-    """Warnings for a Reading; `cut_off` comes from the quality check (card over the image border)."""
+def card_warnings(reading: Reading, card_type: str, cut_off: bool | None, today: dt.date | None = None,
+                  covered: bool | None = None) -> Warnings:
+    """Warnings for a Reading; `cut_off` and `covered` come from the quality check (card over the image border,
+    something over the card)."""
     today = today or dt.date.today()
     w = Warnings()
     f = {k: v.value for k, v in reading.fields.items()}
@@ -102,10 +104,12 @@ def card_warnings(reading: Reading, card_type: str, cut_off: bool | None, today:
         missing: list[str] = []
         for card in reading.cards:
             missing += [k for k in expected.get(card.side, ()) if k not in card.fields]
-        w.incomplete = bool(missing) or bool(cut_off)
+        w.incomplete = bool(missing) or bool(cut_off) or bool(covered)
         if missing:
             reasons.append("missing: " + ", ".join(dict.fromkeys(missing)))
         if cut_off:
             reasons.append("card cut off by the image border")
+        if covered:
+            reasons.append("part of the card covered")
     w.reasons = reasons
     return w
