@@ -36,7 +36,7 @@ import numpy as np
 from idcard_ocr.checks import assess
 from idcard_ocr.engine import warm_up
 from idcard_ocr.pipeline import read_detailed
-from tools.synth import CONDITIONS, NEGATIVES, VARIANTS, as_upload, make_sample
+from tools.synth import CONDITIONS, VARIANTS, as_upload, make_sample
 
 BENCH_SEED = 41_000_000
 OUT = Path(__file__).resolve().parent / "out"
@@ -129,10 +129,11 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     originals = [r for r in rows if r["truth_risk"] == "original" and r["risk"] != "none"]
     flagged_as = {k: sum(r["risk"] == k for r in originals) / len(originals) if originals else float("nan")
                   for k in ("photocopy", "screen", "edited", "temporary")}
-    tconf = {t: Counter() for t in ("resident", "temporary", "permit", "foreign", "bank_card", "none")}
+    tconf = {t: Counter() for t in ("resident", "temporary", "permit", "foreign", "bank_card", "driving_licence",
+                                    "none")}
     for r in rows:
         tconf[r["truth_type"]][r["type"]] += 1
-    neg = [r for r in rows if r["condition"] in NEGATIVES]
+    neg = [r for r in rows if r["condition"].startswith("neg_")]  # NEGATIVES and the variants' neg_*
     ious_res = [i for r in rows if r["truth_type"] == "resident" for i in r["portrait_iou"]]
     # Fronts the reader found at all (IoU 0 means no front card came back), and the same without the images
     # made to cut the card off (their photo may lie outside the frame).

@@ -17,7 +17,7 @@ import numpy as np
 from . import normalize as nz
 from .boxes import Box, box_of, crop
 from .engine import Engine
-from .idnumber import repair
+from .idnumber import birth_of, repair
 from .layout import (
     ADDRESS_LINES_CY,
     ADDRESS_PITCH_MM,
@@ -292,6 +292,12 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
     addr = nz.join_address([t for _, t, _ in ordered])
     if addr:
         f["address"] = _field(ordered, addr.strip(_SPECKS))
+    # An ID number alone is no ID card: a driving licence, a form or a letter print one too. A front shows
+    # the holder's other items where the layout puts them, or at least a birth date that is the number's.
+    others = sum(k in f for k in ("name", "sex", "nation", "birth", "address"))
+    vouched = "birth" in f and "number" in f and birth_of(f["number"].value) == f["birth"].value
+    if others < 2 and not vouched:
+        return None
     return out
 
 

@@ -4,6 +4,8 @@
 - 港澳台居民居住证 (residence permit for Hong Kong, Macao and Taiwan residents): the resident card's layout
   without 民族, number area 810000/820000/830000; the back adds 通行证号码 and 签发次数.
 - 外国人永久居留身份证 (2023): bilingual labels, 18-digit number beginning with 9.
+- 机动车驾驶证 (driving licence), a negative: its 证号 is the holder's ID number, its labels are partly the ID
+  card's (姓名, 性别, 住址), yet it is not an ID card and must give no ID card fields.
 
 Layouts follow the published descriptions of these cards as far as they go; where they do not say, the
 positions are ours (synthetic cards for tests, not replicas). Positions in mm on the 85.6 x 54 mm body.
@@ -261,3 +263,42 @@ def render_foreign(rng: random.Random) -> CardImage:
               "nationality": f"{zh_country}/{iso3}", "valid_from": issue.isoformat(), "valid_to": end.isoformat(),
               "number": number}
     return _finish("front", pil, wr, fields)
+
+
+# ---------------------------------------------------------------- driving licence (a negative)
+
+def render_driving_licence(p: Identity, rng: random.Random) -> CardImage:
+    """The licence's main page: title, 证号 (the ID number), 姓名/性别/国籍, 住址, dates, 准驾车型, photo at right."""
+    bg = _background("back", rng.randrange(3)).astype(np.float32)
+    tint = np.array((0.90, 0.94, 1.0), np.float32) * rng.uniform(0.97, 1.0)  # BGR: the licence's pale blue
+    img = np.clip(bg * tint, 0, 255).astype(np.uint8)
+    _paste_photo(img, _portrait(rng, 240, 300, p.sex == "女"), (63.0, 17.0, 82.0, 41.0))
+    pil = Image.fromarray(img)
+    wr = _Writer(pil)
+    hei = rng.choices(HEI_FONTS, HEI_WEIGHTS)[0]
+    ink = _ink(rng)
+    lf, vf = font(SANS, LABEL_PX - 4), font(hei, VALUE_PX - 4)
+    wr.text("title", 14.0, 3.5, "中华人民共和国机动车驾驶证", font(SERIF_BOLD, 44), ink)
+    wr.text("label_no", 4.0, 11.0, "证号", lf, ink)
+    wr.text("number", 14.0, 11.0, p.number, ocrb(NUMBER_PX - 10), ink, ref="0")
+    wr.text("label_name", 4.0, 17.0, "姓名", lf, ink)
+    wr.text("name", 14.0, 17.0, p.name, vf, ink)
+    wr.text("label_sex", 33.0, 17.0, "性别", lf, ink)
+    wr.text("sex", 41.0, 17.0, p.sex, vf, ink)
+    wr.text("label_country", 47.0, 17.0, "国籍", lf, ink)
+    wr.text("country", 55.0, 17.0, "中国", vf, ink)
+    wr.text("label_address", 4.0, 23.0, "住址", lf, ink)
+    for i, line in enumerate(p.address_lines()[:2]):
+        wr.text(f"address_{i}", 14.0, 23.0 + 4.5 * i, line, _fit(hei, VALUE_PX - 4, line, _mm(46)), ink)
+    b = p.birth
+    wr.text("label_birth", 4.0, 33.0, "出生日期", lf, ink)
+    wr.text("birth", 22.0, 33.0, f"{b:%Y-%m-%d}", vf, ink)
+    first = p.valid_from
+    wr.text("label_first", 4.0, 38.5, "初次领证日期", lf, ink)
+    wr.text("first", 28.0, 38.5, f"{first:%Y-%m-%d}", vf, ink)
+    wr.text("label_class", 4.0, 44.0, "准驾车型", lf, ink)
+    wr.text("class", 22.0, 44.0, rng.choice(("C1", "C2", "B2", "A1")), vf, ink)
+    end = add_years(first, rng.choice((6, 10)))
+    wr.text("label_validity", 4.0, 49.5, "有效期限", lf, ink)
+    wr.text("validity", 22.0, 49.5, f"{first:%Y-%m-%d}至{end:%Y-%m-%d}", vf, ink)
+    return _finish("front", pil, wr, {})

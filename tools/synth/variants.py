@@ -50,9 +50,17 @@ from .card import (
     render_front,
 )
 from .identity import random_identity
-from .othercards import permit_identity, render_foreign, render_permit_back, render_permit_front, render_temporary
+from .othercards import (
+    permit_identity,
+    render_driving_licence,
+    render_foreign,
+    render_permit_back,
+    render_permit_front,
+    render_temporary,
+)
 
-VARIANTS: list[str] = ["temporary", "permit", "foreign", "edited", "copy_photo", "cut_off", "covered"]
+VARIANTS: list[str] = ["temporary", "permit", "foreign", "edited", "copy_photo", "cut_off", "covered",
+                       "neg_driving_licence"]
 # Editors' names as they appear in EXIF Software (made-up version strings are fine: they are just text).
 EDITORS = ("Adobe Photoshop CC 2014 (Macintosh)", "Adobe Photoshop 23.1 (Windows)", "GIMP 2.10.34",
            "Adobe Photoshop Lightroom Classic 12.0 (Windows)", "Meitu 9.2.5")
@@ -291,6 +299,11 @@ def make_variant(seed: int, condition: str) -> Sample:
         return _copy_photo(rng, nrng)
     if condition == "covered":
         return _covered(rng, nrng)
+    if condition == "neg_driving_licence":
+        s = _photo_sample(render_driving_licence(random_identity(rng), rng), condition, rng, nrng, "none",
+                          "driving_licence")
+        s.truth.side, s.truth.fields, s.truth.portraits = "none", {}, []  # no ID card here: nothing to read
+        return s
     return _cut_off(rng, nrng)
 
 

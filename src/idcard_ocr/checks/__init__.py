@@ -19,9 +19,12 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from ..boxes import box_of, crop
 from ..engine import Engine, get_engine
 from ..layout import ASPECT
+from ..locate import outline_quads, straighten
 from ..model import CardChecks, Portrait, Reading
+from ..orient import detect_lines
 from . import cardtype, portrait, quality, risk, warnings
 from .geometry import canon_box, px_per_mm
 from .measure import CardPixels
@@ -78,21 +81,31 @@ def analyse(detailed: Detailed, engine: Engine | None = None,
     return feats, kinds
 
 
-def _no_card_status(img: np.ndarray) -> tuple[str, list[str]]:
-    """non_idcard, other_type_card (a card-shaped, colourful or dark object) or unknown (a light card-shaped
-    object: perhaps an ID card the reader could not read)."""
-    from ..locate import outline_quads, straighten
+# Titles of other card-sized documents: a card-shaped object printed with one is another type of card.
+_OTHER_TITLES = ("驾驶证", "行驶证", "银行", "银联", "信用卡", "社会保障", "医疗保险", "护照", "学生证", "工作证")
 
+
+def _no_card_status(img: np.ndarray, engine: Engine | None) -> tuple[str, list[str]]:
+    """non_idcard, other_type_card (a card-shaped object that is colourful, dark, or titled as another
+    document) or unknown (a light card-shaped object: perhaps an ID card the reader could not read)."""
     for q in outline_quads(img):
         a = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[3] - q[2])) / 2
         b = (np.linalg.norm(q[2] - q[1]) + np.linalg.norm(q[0] - q[3])) / 2
         if abs(max(a, b) / max(1e-6, min(a, b)) / ASPECT - 1) > _CARD_ASPECT_TOL:
             continue
-        card = cv2.resize(straighten(img, q), None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+        up = straighten(img, q)
+        card = cv2.resize(up, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
         hsv = cv2.cvtColor(card, cv2.COLOR_BGR2HSV)
         sat, val = float(np.median(hsv[..., 1])), float(np.median(hsv[..., 2]))
         if sat > 60 or val < 120:
             return "other_type_card", [f"card-shaped object, not an ID card's print (saturation {sat:.0f})"]
+        eng = engine or get_engine()
+        widest = sorted((box_of(ln.quad) for ln in detect_lines(up, eng)), key=lambda b: -b.w)[:4]
+        crops = [crop(up, b) for b in widest]
+        crops += [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]  # the object may lie upside down
+        texts = "".join(t for t, _ in eng.recognize(crops))
+        if any(t in texts for t in _OTHER_TITLES):
+            return "other_type_card", ["card-shaped object titled as another document"]
         return "unknown", ["card-shaped object the reader could not read"]
     return "non_idcard", ["no card in the image"]
 
@@ -132,7 +145,7 @@ def assess(
     timings["portrait_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    no_card_status, no_card_reasons = ("unknown", []) if cards else _no_card_status(img)
+    no_card_status, no_card_reasons = ("unknown", []) if cards else _no_card_status(img, engine)
     medium = rk.kind if rk is not None and rk.kind in ("photocopy", "screen") else "photo"
     quads = [np.array(c.quad, np.float64) for c in cards]
     q = quality.assess_quality(reading, feats, quads, [px_per_mm(qd) for qd in quads], medium, kind.kind,
