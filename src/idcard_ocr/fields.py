@@ -17,7 +17,7 @@ import numpy as np
 from . import normalize as nz
 from .boxes import Box, box_of, crop
 from .engine import Engine
-from .idnumber import birth_of, repair
+from .idnumber import birth_of, checksum_ok, repair
 from .layout import (
     ADDRESS_LINES_CY,
     ADDRESS_PITCH_MM,
@@ -293,9 +293,14 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
     if addr:
         f["address"] = _field(ordered, addr.strip(_SPECKS))
     # An ID number alone is no ID card: a driving licence, a form or a letter print one too. A front shows
-    # the holder's other items where the layout puts them, or at least a birth date that is the number's.
+    # the holder's other items where the layout puts them, or at least a line with the number's birth date
+    # (wherever a skewed read put it). The foreigners' card prints its items elsewhere (othertypes.py reads
+    # it): its number, 9 and a valid checksum, vouches for it.
+    number = f["number"].value if "number" in f else ""
     others = sum(k in f for k in ("name", "sex", "nation", "birth", "address"))
-    vouched = "birth" in f and "number" in f and birth_of(f["number"].value) == f["birth"].value
+    born = birth_of(number)
+    vouched = (born is not None and any(nz.parse_birth(t) == born for items in read.values() for _, t, _ in items)
+               ) or (len(number) == 18 and number.startswith("9") and checksum_ok(number))
     if others < 2 and not vouched:
         return None
     return out

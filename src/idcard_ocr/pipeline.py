@@ -271,6 +271,14 @@ def read_detailed(
             # Another card type: read it again by its own labels, then judge what that read.
             detailed = _read_as(detailed, cc.card_type, eng, t0, timings)
             cc = assess(detailed, side, eng)
+        elif any(not v.card.fields for v in detailed.views):
+            # A green card kept for the temporary card's reader (read_quad) that the checks did not type as
+            # one: no ID card after all.
+            views = [v for v in detailed.views if v.card.fields]
+            cards = [v.card for v in views]
+            reading = _reading(img, _merged(cards), repaired, cards, {c.side for c in cards}, t0, timings)
+            detailed = Detailed(reading, views, decoded)
+            cc = assess(detailed, side, eng)
         detailed.reading = apply(detailed.reading, cc, detailed, images=images)
         detailed.reading.time_ms = round((time.perf_counter() - t0) * 1000, 1)
     return detailed
