@@ -222,18 +222,24 @@ def _cut_off(rng: random.Random, nrng: np.random.Generator) -> Sample:
     h = np.array([[1, 0, shift[0]], [0, 1, shift[1]], [0, 0, 1]]) @ h
     _composite(scene, card.image, card.alpha, h)  # no drop shadow: it would wrap round the frame's edge
     _lighting(scene, rng, 0.15)
+    return _flagged(scene, card, h, "cut_off", nrng)
+
+
+def _flagged(scene: np.ndarray, card: CardImage, h: np.ndarray, condition: str,
+             nrng: np.random.Generator) -> Sample:
+    """The finished photo of one card whose condition is also its quality flag (cut_off, covered)."""
     _noise(scene, nrng, 2.5)
     img = _u8(scene)
     truth = _truth([card], [h], (img.shape[1], img.shape[0]))
-    _set_truth_flags(truth, "cut_off")
-    truth.flags["cut_off"] = True
-    return Sample(img, truth, "cut_off")
+    _set_truth_flags(truth, condition)
+    truth.flags[condition] = True
+    return Sample(img, truth, condition)
 
 
 # ---------------------------------------------------------------- covered: a thumb over part of the card
 
-def _thumb(scene: np.ndarray, q: np.ndarray, rng: random.Random) -> float:
-    """Paint a thumb reaching in over one edge of the card quad q; returns the share of the card it covers."""
+def _thumb(scene: np.ndarray, q: np.ndarray, rng: random.Random) -> None:
+    """Paint a thumb reaching in over one edge of the card quad q."""
     H, W = scene.shape[:2]
     i = rng.randrange(4)
     a, b = q[i], q[(i + 1) % 4]
@@ -258,9 +264,6 @@ def _thumb(scene: np.ndarray, q: np.ndarray, rng: random.Random) -> float:
     side = np.abs((xx - c[0]) * n[0] + (yy - c[1]) * n[1]) / max(width / 2, 1.0)
     shade = np.clip(1.05 - 0.35 * side ** 2, 0.55, 1.05)[..., None]
     scene[:] = scene * (1 - mask[..., None]) + (skin * shade) * mask[..., None]
-    card = np.zeros((H, W), np.uint8)
-    cv2.fillPoly(card, [np.round(q).astype(np.int32)], 1)
-    return float((mask * card).sum() / max(card.sum(), 1))
 
 
 def _covered(rng: random.Random, nrng: np.random.Generator) -> Sample:
@@ -268,12 +271,7 @@ def _covered(rng: random.Random, nrng: np.random.Generator) -> Sample:
     card = render_front(p, rng) if rng.random() < 0.6 else render_back(p, rng)
     scene, h = _photo(card, "covered", rng, nrng)
     _thumb(scene, _apply_h(h, _card_corners()), rng)
-    _noise(scene, nrng, 2.5)
-    img = _u8(scene)
-    truth = _truth([card], [h], (img.shape[1], img.shape[0]))
-    _set_truth_flags(truth, "covered")
-    truth.flags["covered"] = True
-    return Sample(img, truth, "covered")
+    return _flagged(scene, card, h, "covered", nrng)
 
 
 # ---------------------------------------------------------------- entry point
