@@ -259,9 +259,8 @@ def read_detailed(
         return _region_only(img, decoded, eng, t0, timings)
     found = _find_cards(img, eng, timings)
 
-    cards = [c for c, _ in found]
     repaired = any(ct.number_repaired for _, ct in found)
-    reading = _reading(img, _merged(cards), repaired, cards, {c.side for c in cards}, t0, timings)
+    reading = _cards_reading(img, [c for c, _ in found], repaired, t0, timings)
     detailed = Detailed(reading, [_view(img, c, ct) for c, ct in found], decoded)
     if checks:
         from .checks import apply, assess  # the checks import this module (for types): import late
@@ -275,22 +274,21 @@ def read_detailed(
             # A green card kept for the temporary card's reader (read_quad) that the checks did not type as
             # one: no ID card after all.
             views = [v for v in detailed.views if v.card.fields]
-            cards = [v.card for v in views]
-            reading = _reading(img, _merged(cards), repaired, cards, {c.side for c in cards}, t0, timings)
-            detailed = Detailed(reading, views, decoded)
+            detailed = Detailed(_cards_reading(img, [v.card for v in views], repaired, t0, timings), views, decoded)
             cc = assess(detailed, side, eng)
         detailed.reading = apply(detailed.reading, cc, detailed, images=images)
         detailed.reading.time_ms = round((time.perf_counter() - t0) * 1000, 1)
     return detailed
 
 
-def _merged(cards: list[Card]) -> dict[str, Field]:
-    """The image's fields: each from the first card that has it."""
+def _cards_reading(img: np.ndarray, cards: list[Card], repaired: bool, t0: float, timings: dict[str, float],
+                   card_type: str = "resident") -> Reading:
+    """The Reading of the cards found: each field from the first card that has it."""
     fields: dict[str, Field] = {}
     for card in cards:
         for k, f in card.fields.items():
             fields.setdefault(k, f)
-    return fields
+    return _reading(img, fields, repaired, cards, {c.side for c in cards}, t0, timings, card_type)
 
 
 def _read_as(detailed: Detailed, card_type: str, eng: Engine, t0: float, timings: dict[str, float]) -> Detailed:
@@ -319,9 +317,7 @@ def _read_as(detailed: Detailed, card_type: str, eng: Engine, t0: float, timings
                 upright, to_canon = straighten(img, quad), homography(quad)
         views.append(CardView(v.card.model_copy(update=update), upright, to_canon, v.title))
     timings["other_type_ms"] = (time.perf_counter() - t) * 1000
-    cards = [v.card for v in views]
-    sides = {c.side for c in cards}
-    reading = _reading(img, _merged(cards), False, cards, sides, t0, timings, card_type)
+    reading = _cards_reading(img, [v.card for v in views], False, t0, timings, card_type)
     return Detailed(reading, views, detailed.decoded, detailed.kinds)
 
 
