@@ -4,7 +4,8 @@
 
 Renders n cards of each type (tools.synth variants, seeds from MEASURE_SEED: disjoint from the benches',
 the tests' and the risk model's), straightens each on its true outline, reads it by its labels and prints
-the median left end and centre line of every label, per type and side, in mm.
+the median left end and centre line of every label, per type and side, in mm; and the temporary card's
+title line (left end, right end, centre line), which places a temporary card found by its title.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from collections import defaultdict
 
 import numpy as np
 
+from idcard_ocr.boxes import box_of, crop
 from idcard_ocr.engine import warm_up
-from idcard_ocr.locate import homography
+from idcard_ocr.locate import homography, straighten
+from idcard_ocr.orient import detect_lines
 from idcard_ocr.othertypes import read_labelled
 from tools.synth import make_sample
 
@@ -42,6 +45,15 @@ def main(argv: list[str] | None = None) -> int:
                             for k, v in keys.items() if len(v) >= args.n // 4}
                      for side, keys in seen.items()}
     print(out)
+    titles = []
+    for i in range(args.n):
+        s = make_sample(MEASURE_SEED + i, "temporary")
+        card = straighten(s.image, np.array(s.truth.quads[0], np.float32))
+        boxes = [box_of(ln.quad) for ln in detect_lines(card, eng)]
+        for b, (text, _) in zip(boxes, eng.recognize([crop(card, b) for b in boxes])):
+            if "临时" in text:
+                titles.append((b.x0, b.x1, b.cy))
+    print("temporary title (x0, x1, cy):", tuple(round(float(np.median(v)), 2) for v in zip(*titles)))
     return 0
 
 

@@ -46,6 +46,8 @@ def key_kind(text: str) -> str | None:
     t = text.replace(" ", "")
     if _NUMBER.search(nz.drop_specks(t)):
         return "number"
+    if "临时" in t:
+        return "temp_title"  # 临时居民身份证: a temporary card, read by its labels once typed (othertypes.py)
     if _NUMBER_PART.fullmatch(t) and lookup_area(t[:6]) is not None:
         return "number_label"  # digits only, too few for a bank card: the number strip cut off by the frame
     if "共和国" in t or "人民共" in t:
@@ -59,7 +61,8 @@ def key_kind(text: str) -> str | None:
     return None
 
 
-_SIDE_OF = {"number": "front", "number_label": "front", "title1": "back", "title2": "back", "validity": "back"}
+_SIDE_OF = {"number": "front", "number_label": "front", "temp_title": "front", "title1": "back", "title2": "back",
+            "validity": "back"}
 
 
 def _placed(kind: str, b: Box) -> bool:
@@ -117,6 +120,9 @@ _KEY_PLACE = {  # (x0, x1, cy) of a key line on the upright card, mm
     "title1": (BACK_ANCHORS["title1_x0"], BACK_ANCHORS["title1_x1"], BACK_ANCHORS["title1_cy"]),
     "title2": (BACK_ANCHORS["title2_x0"], BACK_ANCHORS["title2_x1"], BACK_ANCHORS["title2_cy"]),
 }
+# Key lines that place a card found by them alone (key_line_quads) but are no anchors of the resident
+# layout: the temporary card's title, as our renderer prints it (tools/measure_labels.py).
+_PLACE_ONLY = {"temp_title": (20.2, 65.4, 5.5)}
 _CARD_CORNERS_MM = np.array([[0, 0], [CARD_W_MM, 0], [CARD_W_MM, CARD_H_MM], [0, CARD_H_MM]], np.float32)
 
 
@@ -154,12 +160,14 @@ def key_line_quads(img: np.ndarray, eng: Engine, max_side: int = 864) -> list[np
     out = []
     for (text, _), q, flipped in zip(eng.recognize(shown), quads, flips):
         kind = key_kind(text)
-        if kind not in _KEY_PLACE:
+        place = _KEY_PLACE.get(kind) if kind else None
+        place = place or (_PLACE_ONLY.get(kind) if kind else None)
+        if place is None:
             continue
         if flipped:
             q = np.roll(q, 2, axis=0)
         left, right = (q[0] + q[3]) / 2, (q[1] + q[2]) / 2
-        x0, x1, cy = _KEY_PLACE[kind]
+        x0, x1, cy = place
         k = float(np.linalg.norm(right - left)) / (x1 - x0)
         u = (right - left) / max(np.linalg.norm(right - left), 1e-6)
         v = np.array([-u[1], u[0]], np.float32)

@@ -133,9 +133,9 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
         ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
         if ct is not None:
             return q, ct, snap_to_edges(img, q)
-    if hyps and "number" in hyps[0].keys and _green(straighten(img, quad)):
-        # A green card with a whole ID number that does not fit the resident layout: a temporary card, read
-        # later by its labels (othertypes.py) once the checks have typed it.
+    if hyps and {"number", "temp_title"} & set(hyps[0].keys) and _green(straighten(img, quad)):
+        # A green card with a whole ID number or the temporary title that does not fit the resident layout: a
+        # temporary card, read later by its labels (othertypes.py) once the checks have typed it.
         return quad, CardText("front", hyps[0].flipped), snap_to_edges(img, quad)
     return None
 
