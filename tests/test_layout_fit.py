@@ -21,6 +21,7 @@ from idcard_ocr.locate import (
     rotation_of,
     straighten,
 )
+from idcard_ocr.orient import key_kind
 from idcard_ocr.pipeline import _MAX_RESIDUAL_MM
 from idcard_ocr.refine import anchor_pairs, fit
 
@@ -328,3 +329,23 @@ def test_fit_ignores_the_end_of_a_number_strip_cut_by_the_frame() -> None:
     f = fit(_boxes(lines), "front", False)
     assert f.anchors == len(FRONT_ANCHOR_POINTS) - 1
     assert f.residual_mm < 0.2
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("11010519491231002X", "number"),
+    ("1101051949123", "number_label"),  # the strip cut off by the frame: 12-15 digits from a known area
+    ("公民身份号码", "number_label"),
+    ("中华人民共和国", "title1"),
+    ("居民身份证", "title2"),
+    ("临时居民身份证", "temp_title"),
+    ("2010.01.06-2030.01.06", "validity"),
+    ("姓名张三", None),
+])
+def test_key_kind(text: str, kind: str | None) -> None:
+    assert key_kind(text) == kind
+
+
+@pytest.mark.parametrize("text", ["6222021234567890", "622202123456789", "4392250012345678901"])
+def test_bank_numbers_are_no_front_key(text: str) -> None:
+    # 16/19 digits, or 15 whose first six are no area: never the number strip, whole or cut
+    assert key_kind(text) not in ("number", "number_label")
