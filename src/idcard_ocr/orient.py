@@ -46,7 +46,7 @@ def key_kind(text: str) -> str | None:
     t = text.replace(" ", "")
     if _NUMBER.search(nz.drop_specks(t)):
         return "number"
-    if "临时" in t:
+    if "临时" in t and ("居民" in t or "身份" in t):
         return "temp_title"  # 临时居民身份证: a temporary card, read by its labels once typed (othertypes.py)
     if _NUMBER_PART.fullmatch(t) and lookup_area(t[:6]) is not None:
         return "number_label"  # digits only, too few for a bank card: the number strip cut off by the frame
