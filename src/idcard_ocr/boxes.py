@@ -8,6 +8,7 @@ import numpy as np
 
 from .engine import Line
 from .layout import CANON_H, CANON_W, PX_PER_MM
+from .model import Quad
 
 
 @dataclass
@@ -60,3 +61,16 @@ def crop(card: np.ndarray, b: Box) -> np.ndarray:
     y0 = int(max(0, b.y0 * PX_PER_MM - pad_y))
     y1 = int(min(card.shape[0], b.y1 * PX_PER_MM + pad_y))
     return card[y0:y1, x0:x1]
+
+
+def union_quad(quads: list[np.ndarray]) -> np.ndarray:
+    """The axis-aligned rectangle around quads, as four corners clockwise from the top-left."""
+    pts = np.concatenate(quads)
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+
+def quad_list(q: np.ndarray) -> Quad:
+    """A quad as the model stores it: (x, y) pairs rounded to 0.1 px."""
+    return [(round(float(x), 1), round(float(y), 1)) for x, y in q]

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import normalize as nz
-from .boxes import Box, box_of, crop
+from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, repair
 from .layout import (
@@ -59,13 +59,6 @@ def _in(b: Box, rect: tuple[float, float, float, float]) -> bool:
 def _strip_labels(text: str) -> str:
     # stray punctuation the recognizer puts before a line ("。住址...") would hide the label
     return nz.strip_label(text.replace(" ", "").lstrip("。，,.:：;；·'\"、|_-—~"), LABELS)
-
-
-def _union(quads: list[np.ndarray]) -> np.ndarray:
-    pts = np.concatenate(quads)
-    x0, y0 = pts.min(axis=0)
-    x1, y1 = pts.max(axis=0)
-    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
 
 
 def _rows(boxes: list[Box]) -> list[list[Box]]:
@@ -129,7 +122,7 @@ def _probe(card: np.ndarray, box: Box, eng: Engine) -> tuple[Box, str, float] | 
     x1 = box.x0 + min(region.shape[1], ink[-1] + pad) / PX_PER_MM
     tight = _layout_box(x0, box.y0, x1, box.y1)
     text, score = eng.recognize([crop(card, tight)])[0]
-    text = text.replace(" ", "").strip(_SPECKS)
+    text = text.replace(" ", "").strip(nz.SPECKS)
     return (tight, text, score) if any(ch.isalnum() for ch in text) else None  # dust and toner read as dots
 
 
@@ -190,7 +183,6 @@ def _recognize(card: np.ndarray, groups: dict[str, list[Box]], eng: Engine, know
     return out
 
 
-_SPECKS = ".,:;'`\"·。，、-_~|"
 _LABEL_COLUMN_MM = 8.0  # a line starting left of this starts with its printed label
 
 
@@ -211,7 +203,7 @@ def _shrink_left(b: Box, frac: float) -> Box:
 
 def _field(items: list[tuple[Box, str, float]], value: str, factor: float = 1.0) -> ReadField:
     conf = float(np.mean([s for _, _, s in items])) if items else 0.0
-    return ReadField(value, max(0.0, min(1.0, conf * factor)), _union([b.quad for b, _, _ in items]))
+    return ReadField(value, max(0.0, min(1.0, conf * factor)), union_quad([b.quad for b, _, _ in items]))
 
 
 def _text(items: list[tuple[Box, str, float]]) -> str:
@@ -291,7 +283,7 @@ def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -
             ordered.append(got)
     addr = nz.join_address([t for _, t, _ in ordered])
     if addr:
-        f["address"] = _field(ordered, addr.strip(_SPECKS))
+        f["address"] = _field(ordered, addr.strip(nz.SPECKS))
     # An ID number alone is no ID card: a driving licence, a form or a letter print one too. A front shows
     # the holder's other items where the layout puts them, or at least a line with the number's birth date
     # (wherever a skewed read put it). The foreigners' card prints its items elsewhere (othertypes.py reads
@@ -320,7 +312,7 @@ def _read_back(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) ->
     auth_items = read["authority"]
     auth = _text(auth_items)
     if auth:
-        f["authority"] = _field(auth_items, auth.strip(_SPECKS))
+        f["authority"] = _field(auth_items, auth.strip(nz.SPECKS))
     if vfrom:
         f["valid_from"] = _field(validity_items, vfrom)
     if vto:

@@ -34,6 +34,7 @@ _NATION_SET = frozenset(NATIONS)
 
 LABELS: tuple[str, ...] = ("公民身份号码", "签发机关", "有效期限", "姓名", "性别", "民族", "出生", "住址")
 LONG_TERM = "长期"
+SPECKS = ".,:;'`\"·。，、-_~|"  # marks the recognizer reads at a value's ends (dust, dots, dashes)
 
 # Traditional/variant forms an OCR dictionary may prefer over the simplified ones printed on the card.
 _NATION_VARIANTS = str.maketrans({

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from . import normalize as nz
-from .boxes import Box, box_of, crop
+from .boxes import Box, box_of, crop, quad_list, union_quad
 from .engine import Engine
 from .idnumber import repair
 from .layout import CANON_H, CANON_W, CARD_H_MM, CARD_W_MM, PX_PER_MM
@@ -198,7 +198,7 @@ def _values(got: dict[str, list[_Piece]]) -> dict[str, tuple[str, list[_Piece]]]
         birth = out["birth"][0] if "birth" in out else None
         put("number", repair(m.group(0), birth)[0] if m else None, g["number"])
     if "authority" in g:
-        put("authority", _text(g["authority"]).replace(" ", "").strip(".,:;'`\"·。，、-_~|"), g["authority"])
+        put("authority", _text(g["authority"]).replace(" ", "").strip(nz.SPECKS), g["authority"])
     if "validity" in g:
         vfrom, vto = nz.parse_validity(_text(g["validity"]))
         put("valid_from", vfrom, g["validity"])
@@ -286,14 +286,10 @@ def read_labelled(img: np.ndarray, to_canon: np.ndarray, card_type: str, side: s
     back = np.linalg.inv(shift @ to_canon)
     out: dict[str, Field] = {}
     for key, (value, pieces) in _values(got).items():
-        quads = np.concatenate([_piece_quad(p) for p in pieces]).astype(np.float32)
-        x0, y0 = quads.min(axis=0)
-        x1, y1 = quads.max(axis=0)
-        rect = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32).reshape(-1, 1, 2)
+        rect = union_quad([_piece_quad(p) for p in pieces]).reshape(-1, 1, 2)
         corners = cv2.perspectiveTransform(rect, back).reshape(-1, 2)
         conf = float(np.mean([p.line.conf for p in pieces]))
-        out[key] = Field(value=value, confidence=round(max(0.0, min(1.0, conf)), 4),
-                         box=[(round(float(x), 1), round(float(y), 1)) for x, y in corners])
+        out[key] = Field(value=value, confidence=round(max(0.0, min(1.0, conf)), 4), box=quad_list(corners))
     labels = _label_points(lines, allowed)
     m = register(labels, LABEL_ANCHORS.get(card_type, {}).get(side, {}))
     return Labelled(out, labels, None if m is None else m @ to_canon)

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from . import normalize as nz
-from .boxes import to_boxes
+from .boxes import quad_list, to_boxes
 from .decode import Decoded, decode_with_meta
 from .engine import Engine, get_engine
 from .fields import CardText, read_side, warp_quad_back
@@ -66,12 +66,11 @@ def _to_card(shape: tuple[int, ...], quad: np.ndarray, ct: CardText, outline: np
         box = warp_quad_back(f.quad, h_inv, ct.flipped)
         if _at_border(box, shape):
             continue
-        fields[k] = Field(value=f.value, confidence=round(f.confidence, 4),
-                          box=[(round(float(x), 1), round(float(y), 1)) for x, y in box])
+        fields[k] = Field(value=f.value, confidence=round(f.confidence, 4), box=quad_list(box))
     return Card(
         side=ct.side,  # type: ignore[arg-type]
         rotation=rotation_of(final),  # type: ignore[arg-type]
-        quad=[(round(float(x), 1), round(float(y), 1)) for x, y in final],
+        quad=quad_list(final),
         fields=fields,
     )
 
@@ -82,10 +81,15 @@ def _at_border(box: np.ndarray, shape: tuple[int, ...], margin: float = 2.0) -> 
                 or box[:, 1].max() > h - 1 - margin)
 
 
+def _quad_of(to_canon: np.ndarray) -> np.ndarray:
+    """The image quad that an image -> canonical map straightens onto the whole card."""
+    corners = np.array([[0, 0], [CANON_W, 0], [CANON_W, CANON_H], [0, CANON_H]], np.float32).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(corners, np.linalg.inv(to_canon)).reshape(4, 2)
+
+
 def _corrected_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
     """The image quad whose straightening equals `transform` applied after straightening `quad`."""
-    corners = np.array([[0, 0], [CANON_W, 0], [CANON_W, CANON_H], [0, CANON_H]], np.float32).reshape(-1, 1, 2)
-    in_old = cv2.perspectiveTransform(corners, np.linalg.inv(transform))
+    in_old = _quad_of(transform).reshape(-1, 1, 2)  # the card's corners in the old straightened image
     return cv2.perspectiveTransform(in_old, np.linalg.inv(homography(quad))).reshape(4, 2)
 
 
@@ -308,11 +312,9 @@ def _read_as(detailed: Detailed, card_type: str, eng: Engine, t0: float, timings
         upright, to_canon = v.upright, v.to_canon
         placed = lab.to_canon if lab.to_canon is not None else (got[1] if got else None)
         if placed is not None:
-            corners = np.array([[0, 0], [CANON_W, 0], [CANON_W, CANON_H], [0, CANON_H]], np.float32)
-            quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), np.linalg.inv(placed)).reshape(4, 2)
-            quad = snap_to_edges(img, quad)  # labels sit at the left: the card's far edges pin the rest
+            quad = snap_to_edges(img, _quad_of(placed))  # labels sit at the left: the card's edges pin the rest
             if card_shaped(quad):
-                update["quad"] = [(round(float(x), 1), round(float(y), 1)) for x, y in quad]
+                update["quad"] = quad_list(quad)
                 update["rotation"] = rotation_of(quad)
                 upright, to_canon = straighten(img, quad), homography(quad)
         views.append(CardView(v.card.model_copy(update=update), upright, to_canon, v.title))

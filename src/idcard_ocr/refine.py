@@ -20,7 +20,6 @@ from .layout import BACK_ANCHORS, CANON_H, CANON_W, CARD_H_MM, FRONT_ANCHORS, PX
 Point = tuple[float, float]
 
 
-
 @dataclass
 class Fit:
     transform: np.ndarray | None  # canonical px -> corrected canonical px (unflipped frame); None: too few

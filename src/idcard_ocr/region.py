@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from . import normalize as nz
+from .boxes import quad_list
 from .engine import Engine
 from .idnumber import repair
 from .model import Field
@@ -35,8 +36,7 @@ def read_region(img: np.ndarray, eng: Engine) -> dict[str, Field]:
 
     def put(name: str, value: str | None, score: float, quad: np.ndarray) -> None:
         if value and name not in out:
-            box = [(round(float(x), 1), round(float(y), 1)) for x, y in quad]
-            out[name] = Field(value=value, confidence=round(max(0.0, min(1.0, score)), 4), box=box)
+            out[name] = Field(value=value, confidence=round(max(0.0, min(1.0, score)), 4), box=quad_list(quad))
 
     pending = ""  # a label read as a line of its own: its value is the next line
     for (text, score), quad in items:

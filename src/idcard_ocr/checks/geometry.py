@@ -26,10 +26,6 @@ def rect_mm_to_canon(box_mm: tuple[float, float, float, float]) -> np.ndarray:
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
 
 
-def quad_list(q: np.ndarray) -> Quad:
-    return [(round(float(x), 1), round(float(y), 1)) for x, y in q]
-
-
 def quad_area(q: np.ndarray) -> float:
     x, y = q[:, 0], q[:, 1]
     return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)

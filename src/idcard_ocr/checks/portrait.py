@@ -12,9 +12,10 @@ import base64
 import cv2
 import numpy as np
 
+from ..boxes import quad_list
 from ..layout import CANON_H, CANON_W, PX_PER_MM
 from ..model import Point, Portrait
-from .geometry import quad_list, rect_mm_to_canon, to_image
+from .geometry import rect_mm_to_canon, to_image
 
 # Photo box (x0, y0, x1, y1 in mm) by card type. Resident card and residence permit: the reference layout's
 # 26 x 32 mm photo; the temporary card and the foreigners' card: where our renderer puts it (approximate).
