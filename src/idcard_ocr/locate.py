@@ -229,11 +229,13 @@ def snap_to_edges(img: np.ndarray, quad: np.ndarray, reach: float = 0.035) -> np
     return out if card_shaped(out) else quad
 
 
-def outline_view(img: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def outline_view(img: np.ndarray, quad: np.ndarray, outlines: list[np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The card's own outline where one overlaps `quad` (IoU > 0.5), straightened with `quad`'s corner order
-    (its upright), and its image->canonical map; None when no outline is seen."""
+    (its upright), and its image->canonical map; None when no outline is seen. `outlines`: outline_quads(img)
+    when the caller has them already."""
     best, best_iou = None, 0.5
-    for q in outline_quads(img):
+    for q in outline_quads(img) if outlines is None else outlines:
         iou = _iou(q.astype(np.float32), quad.astype(np.float32))
         if iou > best_iou:
             best, best_iou = q, iou

@@ -151,7 +151,9 @@ def _green(card: np.ndarray) -> bool:
     return float(np.median(lab[..., 1][bright])) - 128 <= GREEN_A
 
 
-def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list[tuple[Card, CardText]]:
+def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
+                ) -> tuple[list[tuple[Card, CardText]], list[np.ndarray]]:
+    """The cards found, and every card outline seen (outline_quads: kept for a re-read, see _read_as)."""
     found: list[tuple[Card, CardText]] = []
     quads: list[np.ndarray] = []
 
@@ -169,9 +171,9 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
                 return
 
     t = time.perf_counter()
-    outlines = outline_quads(img)[:_MAX_OUTLINES]
+    outlines = outline_quads(img)
     timings["locate_ms"] = (time.perf_counter() - t) * 1000
-    attempt(outlines)
+    attempt(outlines[:_MAX_OUTLINES])
     if len(found) == 1 and _copied(img, quads[0]):
         # a copy of both sides on a page: the other card's faint outline may have gone unseen
         t = time.perf_counter()
@@ -181,7 +183,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]) -> list
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
         timings["fallback_ms"] = (time.perf_counter() - t) * 1000
-    return found
+    return found, outlines
 
 
 def _copied(img: np.ndarray, quad: np.ndarray) -> bool:
@@ -232,6 +234,7 @@ class Detailed:
     views: list[CardView]
     decoded: Decoded
     kinds: list[CardKind] | None = None  # each card's type, once the checks have decided it (kept on re-read)
+    outlines: list[np.ndarray] | None = None  # locate.outline_quads of the image, as the reader found them
 
 
 def _view(img: np.ndarray, card: Card, ct: CardText) -> CardView:
@@ -261,11 +264,11 @@ def read_detailed(
     eng = engine or get_engine()
     if not rectify:
         return _region_only(img, decoded, eng, t0, timings)
-    found = _find_cards(img, eng, timings)
+    found, outlines = _find_cards(img, eng, timings)
 
     repaired = any(ct.number_repaired for _, ct in found)
     reading = _cards_reading(img, [c for c, _ in found], repaired, t0, timings)
-    detailed = Detailed(reading, [_view(img, c, ct) for c, ct in found], decoded)
+    detailed = Detailed(reading, [_view(img, c, ct) for c, ct in found], decoded, outlines=outlines)
     if checks:
         from .checks import apply, assess  # the checks import this module (for types): import late
 
@@ -278,7 +281,8 @@ def read_detailed(
             # A green card kept for the temporary card's reader (read_quad) that the checks did not type as
             # one: no ID card after all.
             views = [v for v in detailed.views if v.card.fields]
-            detailed = Detailed(_cards_reading(img, [v.card for v in views], repaired, t0, timings), views, decoded)
+            reading = _cards_reading(img, [v.card for v in views], repaired, t0, timings)
+            detailed = Detailed(reading, views, decoded, outlines=outlines)
             cc = assess(detailed, side, eng)
         detailed.reading = apply(detailed.reading, cc, detailed, images=images)
         detailed.reading.time_ms = round((time.perf_counter() - t0) * 1000, 1)
@@ -303,7 +307,7 @@ def _read_as(detailed: Detailed, card_type: str, eng: Engine, t0: float, timings
     for v in detailed.views:
         # These cards do not follow the resident layout the card was fitted to: read them on their outline,
         # then place the card where its own labels put it.
-        got = outline_view(img, np.array(v.card.quad, np.float64))
+        got = outline_view(img, np.array(v.card.quad, np.float64), detailed.outlines)
         lab = read_labelled(img, got[1] if got else v.to_canon, card_type, v.card.side, eng)
         if not lab.fields:
             views.append(v)
@@ -320,7 +324,7 @@ def _read_as(detailed: Detailed, card_type: str, eng: Engine, t0: float, timings
         views.append(CardView(v.card.model_copy(update=update), upright, to_canon, v.title))
     timings["other_type_ms"] = (time.perf_counter() - t) * 1000
     reading = _cards_reading(img, [v.card for v in views], False, t0, timings, card_type)
-    return Detailed(reading, views, detailed.decoded, detailed.kinds)
+    return Detailed(reading, views, detailed.decoded, detailed.kinds, detailed.outlines)
 
 
 def _region_only(img: np.ndarray, decoded: Decoded, eng: Engine, t0: float, timings: dict[str, float]) -> Detailed:

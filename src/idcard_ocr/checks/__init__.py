@@ -85,10 +85,11 @@ def analyse(detailed: Detailed, engine: Engine | None = None,
 _OTHER_TITLES = ("驾驶证", "行驶证", "银行", "银联", "信用卡", "社会保障", "医疗保险", "护照", "学生证", "工作证")
 
 
-def _no_card_status(img: np.ndarray, engine: Engine | None) -> tuple[str, list[str]]:
+def _no_card_status(img: np.ndarray, engine: Engine | None, outlines: list[np.ndarray] | None
+                    ) -> tuple[str, list[str]]:
     """non_idcard, other_type_card (a card-shaped object that is colourful, dark, or titled as another
     document) or unknown (a light card-shaped object: perhaps an ID card the reader could not read)."""
-    for q in outline_quads(img):
+    for q in outline_quads(img) if outlines is None else outlines:
         a = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[3] - q[2])) / 2
         b = (np.linalg.norm(q[2] - q[1]) + np.linalg.norm(q[0] - q[3])) / 2
         if abs(max(a, b) / max(1e-6, min(a, b)) / ASPECT - 1) > _CARD_ASPECT_TOL:
@@ -145,7 +146,7 @@ def assess(
     timings["portrait_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    no_card_status, no_card_reasons = ("unknown", []) if cards else _no_card_status(img, engine)
+    no_card_status, no_card_reasons = ("unknown", []) if cards else _no_card_status(img, engine, detailed.outlines)
     medium = rk.kind if rk is not None and rk.kind in ("photocopy", "screen") else "photo"
     quads = [np.array(c.quad, np.float64) for c in cards]
     q = quality.assess_quality(reading, feats, quads, [px_per_mm(qd) for qd in quads], medium, kind.kind,
