@@ -1,9 +1,13 @@
-"""Read the fields of a straightened card.
+"""Read the fields of a straightened card by their printed labels and their content.
 
-Lines are detected on the canonical card, the side and the 0/180 flip are chosen by fitting the lines
-to each side's layout (with the line classifier's vote), and only the lines inside field bands are
-recognized, in one batch. A side is accepted only when its key text reads back (the number on the
-front, the title or the validity dates on the back), so a bank card or a page of text gives nothing.
+Every text line of the card is recognized (one batch) and grouped into rows. A row is known by its label
+(姓名 性别 民族 出生 住址 公民身份号码 / 签发机关 有效期限, read whole or with a character misread) or by what
+it holds (the number's pattern, a date, a validity range, 男/女, a nation). The layout only orders rows that
+say neither: name, sex and nation, birth, then the address down to the number. So a card printed a few
+millimetres off our layout, or straightened from a rough outline, reads the same.
+
+A side is accepted only when its key text reads back (the number with the holder's other items on the
+front, the validity range or the titles with the authority on the back): a bank card or a page gives nothing.
 """
 
 from __future__ import annotations
@@ -18,21 +22,7 @@ from . import normalize as nz
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, repair
-from .layout import (
-    ADDRESS_LINES_CY,
-    ADDRESS_PITCH_MM,
-    ADDRESS_VALUE_X0,
-    ADDRESS_VALUE_X1,
-    BACK_BANDS,
-    BAND_LABELS,
-    CANON_H,
-    CANON_W,
-    FRONT_ANCHORS,
-    FRONT_BANDS,
-    LABELS,
-    PX_PER_MM,
-    SEX_VALUE_MM,
-)
+from .layout import CANON_H, CANON_W, CARD_W_MM, PX_PER_MM
 
 
 @dataclass
@@ -51,52 +41,171 @@ class CardText:
     title: str = ""  # the back's title lines as read (居民身份证, or another card type's title)
 
 
-def _in(b: Box, rect: tuple[float, float, float, float]) -> bool:
-    x0, y0, x1, y1 = rect
-    return x0 <= b.cx <= x1 and y0 <= b.cy <= y1
+Known = dict[int, tuple[str, float]]  # id(box) -> text already recognized (the key lines)
 
 
-def _strip_labels(text: str) -> str:
-    # stray punctuation the recognizer puts before a line ("。住址...") would hide the label
-    return nz.strip_label(text.replace(" ", "").lstrip("。，,.:：;；·'\"、|_-—~"), LABELS)
+@dataclass(eq=False)
+class Item:
+    """A recognized line: its box on the upright card (mm), text without spaces, confidence."""
 
-
-def _rows(boxes: list[Box]) -> list[list[Box]]:
-    """Group boxes into text rows (top to bottom), each row left to right."""
-    rows: list[list[Box]] = []
-    for b in sorted(boxes, key=lambda b: b.cy):
-        if rows and abs(b.cy - np.mean([r.cy for r in rows[-1]])) < 0.45 * (b.y1 - b.y0):
-            rows[-1].append(b)
-        else:
-            rows.append([b])
-    return [sorted(r, key=lambda b: b.x0) for r in rows]
+    box: Box
+    text: str
+    conf: float
 
 
 _NUM_RE = re.compile(r"[0-9OoDQIl|ZSBxX×K]{15,20}")
 _CUT_NUM_RE = re.compile(r"[0-9]{10,17}")  # most of the strip, the rest beyond the frame
-_FULL_STRIP_MM = 0.9 * (FRONT_ANCHORS["number_x1"] - FRONT_ANCHORS["number_x0"])
+_FULL_STRIP_MM = 45.0  # a number strip shorter than this lost digits beyond the frame
+_PORTRAIT_X_MM = 50.0  # right of this, above the number, is the portrait: no field text starts there
+_LEAD = "。，,.:：;；·'\"、|_-—~"  # stray marks the recognizer puts before a line ("。住址...")
+
+# Each side's printed labels -> the row they start. Longest first, so 公民身份号码 is not cut short.
+FRONT_LABELS = (("公民身份号码", "number"), ("姓名", "name"), ("性别", "sex"), ("民族", "nation"),
+                ("出生", "birth"), ("住址", "address"))
+BACK_LABELS = (("签发机关", "authority"), ("有效期限", "validity"))
+LABELS = tuple(label for label, _ in FRONT_LABELS + BACK_LABELS)
 
 
-def _pick(boxes: list[Box], band_name: str, bands: dict) -> list[Box]:
-    band = bands[band_name]
-    picked = _dedupe([b for b in boxes if band.holds(b.cx, b.cy) and b.x1 > band.label_x1])
-    return [_clip_label(b, picked, band.label_x1) for b in picked]
+def _like(got: str, label: str) -> bool:
+    """`got` is `label` read with at most one character in three wrong (and its first or last right)."""
+    if len(got) != len(label):
+        return False
+    same = sum(a == b for a, b in zip(got, label))
+    return same * 3 >= len(label) * 2 - 1 and (got[0] == label[0] or got[-1] == label[-1])
 
 
-def _clip_label(b: Box, row: list[Box], label_x1: float) -> Box:
-    """A label's box that runs into the value's box is cut where the value's begins.
+def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: bool) -> tuple[str | None, str]:
+    """(the field a line's leading label names, the text after it), or (None, text) without a label.
 
-    Otherwise its crop holds the value's first character too, read twice ("姓名蒋" + "蒋劼庆健").
+    A label read with one character wrong ("差发机关", "姓者") counts only at the start of a line that
+    starts in the label column: elsewhere two look-alike characters are as likely the value's own.
     """
-    if b.x0 >= label_x1 - 3:
-        return b
-    nxt = [o for o in row if o is not b and b.x0 < o.x0 < b.x1 - 0.5 and abs(o.cy - b.cy) < 0.5 * (b.y1 - b.y0)]
-    if not nxt:
-        return b
-    cut = min(o.x0 for o in nxt)
+    t = text.lstrip(_LEAD)
+    for label, key in labels:
+        if t.startswith(label):
+            return key, t[len(label):].lstrip(":：" + _LEAD)
+    if at_line_start:
+        for label, key in labels:
+            if _like(t[: len(label)], label):
+                return key, t[len(label):].lstrip(":：" + _LEAD)
+    return None, text
+
+
+def _rows(items: list[Item]) -> list[list[Item]]:
+    """Items grouped into text rows (top to bottom), each row left to right."""
+    rows: list[list[Item]] = []
+    for it in sorted(items, key=lambda i: i.box.cy):
+        h = it.box.y1 - it.box.y0
+        if rows and abs(it.box.cy - np.mean([r.box.cy for r in rows[-1]])) < 0.45 * h:
+            rows[-1].append(it)
+        else:
+            rows.append([it])
+    return [sorted(r, key=lambda i: i.box.x0) for r in rows]
+
+
+def _dedupe(boxes: list[Box]) -> list[Box]:
+    """Drop a line lying mostly inside a larger one (the detector sometimes boxes a word twice)."""
+    def inter(a: Box, b: Box) -> float:
+        return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+
+    def area(b: Box) -> float:
+        return (b.x1 - b.x0) * (b.y1 - b.y0)
+
+    kept: list[Box] = []
+    for b in sorted(boxes, key=area, reverse=True):
+        if all(inter(b, k) < 0.6 * area(b) for k in kept):
+            kept.append(b)
+    return [b for b in boxes if any(b is k for k in kept)]
+
+
+def _recognize(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -> list[Item]:
+    """Every line on the card, recognized in one batch (lines already read are not read again)."""
+    lines = [b for b in _dedupe(boxes) if b.w > 1.5 and b.y1 > 0 and b.x1 > 0]
+    todo = [b for b in lines if id(b) not in known]
+    got = dict(known)
+    got.update({id(b): r for b, r in zip(todo, eng.recognize([crop(card, b) for b in todo]))})
+    return [Item(b, got[id(b)][0].replace(" ", ""), got[id(b)][1]) for b in lines if got[id(b)][0].strip()]
+
+
+def _shrink_left(b: Box, frac: float) -> Box:
+    """The box without its left `frac` (a label merged into the line), by character share."""
     q = b.quad.copy()
-    q[[1, 2], 0] = np.minimum(q[[1, 2], 0], cut * PX_PER_MM)
+    q[0] = q[0] + (q[1] - q[0]) * frac
+    q[3] = q[3] + (q[2] - q[3]) * frac
     return box_of(q)
+
+
+@dataclass(eq=False)
+class _Piece:
+    """A value's part of one line: its text and box (the label cut away)."""
+
+    box: Box
+    text: str
+    conf: float
+
+
+@dataclass
+class _Row:
+    items: list[Item]
+    key: str | None = None  # the field its label names
+    pieces: list[_Piece] = field(default_factory=list)  # the values after any label, left to right
+    labels: list[tuple[str, Item]] = field(default_factory=list)  # (field, item) of each label in the row
+
+    @property
+    def cy(self) -> float:
+        return float(np.median([i.box.cy for i in self.items]))
+
+    @property
+    def text(self) -> str:
+        return _text(self.pieces)
+
+
+def _text(pieces: list[_Piece]) -> str:
+    """The pieces' texts in order; where two boxes of a row overlap, the character both read is kept once."""
+    out = ""
+    prev: Box | None = None
+    for p in pieces:
+        t = p.text
+        if prev is not None and p.box.x0 < prev.x1 - 0.5:
+            k = next((k for k in (3, 2, 1) if len(out) >= k and out[-k:] == t[:k]), 0)
+            t = t[k:]
+        out += t
+        prev = p.box
+    return out
+
+
+def _label_column(rows: list[list[Item]], labels: tuple[tuple[str, str], ...]) -> float:
+    """Where the label column ends (mm): right of the left ends of lines that start with an exact label."""
+    starts = [r[0].box.x0 for r in rows if split_label(r[0].text, labels, False)[0] is not None]
+    return (float(np.median(starts)) if starts else min(r[0].box.x0 for r in rows)) + 4.0
+
+
+def _parse_rows(items: list[Item], labels: tuple[tuple[str, str], ...]) -> list[_Row]:
+    """Rows with their labels cut away; a row takes the field of its first label."""
+    raw = _rows(items)
+    if not raw:
+        return []
+    col = _label_column(raw, labels)
+    out = []
+    for r in raw:
+        row = _Row(r)
+        for it in r:
+            key, rest = split_label(it.text, labels, it.box.x0 < col)
+            box = it.box
+            if key is not None:
+                row.labels.append((key, it))
+                row.key = row.key or key
+                if rest and len(rest) < len(it.text):
+                    box = _shrink_left(box, 1 - len(rest) / len(it.text))
+            if rest:
+                row.pieces.append(_Piece(box, rest, it.conf))
+        out.append(row)
+    return out
+
+
+def _field(pieces: list[_Piece], value: str, factor: float = 1.0) -> ReadField:
+    conf = float(np.mean([p.conf for p in pieces])) if pieces else 0.0
+    return ReadField(value, max(0.0, min(1.0, conf * factor)), union_quad([p.box.quad for p in pieces]))
 
 
 def _layout_box(x0: float, y0: float, x1: float, y1: float) -> Box:
@@ -104,12 +213,14 @@ def _layout_box(x0: float, y0: float, x1: float, y1: float) -> Box:
     return box_of(q)
 
 
-def _probe(card: np.ndarray, box: Box, eng: Engine) -> tuple[Box, str, float] | None:
-    """Read a fixed place of the layout the detector found nothing in, trimmed to its ink.
+def _probe(card: np.ndarray, box: Box, eng: Engine) -> _Piece | None:
+    """Read a place the detector found nothing in, trimmed to its ink.
 
     A blank-padded crop makes the recognizer unsure of even a clean character, hence the trim.
     """
     region = crop(card, box)
+    if region.size == 0:
+        return None
     gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
     med = float(np.median(gray))
     if med - float(gray.min()) < 30:
@@ -123,23 +234,7 @@ def _probe(card: np.ndarray, box: Box, eng: Engine) -> tuple[Box, str, float] | 
     tight = _layout_box(x0, box.y0, x1, box.y1)
     text, score = eng.recognize([crop(card, tight)])[0]
     text = text.replace(" ", "").strip(nz.SPECKS)
-    return (tight, text, score) if any(ch.isalnum() for ch in text) else None  # dust and toner read as dots
-
-
-def _dedupe(boxes: list[Box]) -> list[Box]:
-    """Drop a line lying mostly inside a larger one (the detector sometimes boxes a word twice)."""
-    def inter(a: Box, b: Box) -> float:
-        return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
-
-    def area(b: Box) -> float:
-        return (b.x1 - b.x0) * (b.y1 - b.y0)
-
-    by_size = sorted(boxes, key=area, reverse=True)
-    kept: list[Box] = []
-    for b in by_size:
-        if all(inter(b, k) < 0.6 * area(b) for k in kept):
-            kept.append(b)
-    return [b for b in boxes if any(b is k for k in kept)]
+    return _Piece(tight, text, score) if any(ch.isalnum() for ch in text) else None  # dust reads as dots
 
 
 def read_side(
@@ -147,176 +242,245 @@ def read_side(
 ) -> CardText | None:
     """The fields of one side, or None when its key text does not read back."""
     upright = np.ascontiguousarray(card[::-1, ::-1]) if flipped else card
-    read = _read_front if side == "front" else _read_back
-    got = read(upright, boxes, eng, known or {})
+    items = _recognize(upright, boxes, eng, known or {})
+    got = _read_front(upright, items, eng) if side == "front" else _read_back(items)
     if got is not None:
         got.flipped = flipped
     return got
 
 
-Known = dict[int, tuple[str, float]]  # id(box) -> text already recognized (the key lines)
+# --------------------------------------------------------------------------- front
 
 
-Items = list[tuple[Box, str, float]]
+def _number(items: list[Item]) -> tuple[Item | None, bool]:
+    """The number strip (lowest line holding 18 number characters), and whether a strip cut by the frame
+    (most of its digits, too short for the printed strip) was seen instead."""
+    whole = []
+    cut = False
+    for it in items:
+        t = nz.drop_specks(split_label(it.text, FRONT_LABELS[:1], True)[1])
+        if (m := _NUM_RE.search(t)) and (it.box.w > _FULL_STRIP_MM or len(m.group(0)) >= 18):
+            whole.append(it)
+        elif _CUT_NUM_RE.fullmatch(t):
+            cut = True
+    return (max(whole, key=lambda i: i.box.cy) if whole else None), cut
 
 
-def _recognize(card: np.ndarray, groups: dict[str, list[Box]], eng: Engine, known: Known) -> dict[str, Items]:
-    """Recognize every box of every group in one batch (boxes already read are not read again)."""
-    # reading order: rows top to bottom, each left to right (detector order is lost on a flipped card)
-    flat = [(k, b) for k, bs in groups.items() for row in _rows(bs) for b in row]
-    todo = [b for _, b in flat if id(b) not in known]
-    got = dict(known)
-    got.update({id(b): r for b, r in zip(todo, eng.recognize([crop(card, b) for b in todo]))})
-    out: dict[str, list[tuple[Box, str, float]]] = {k: [] for k in groups}
-    for k, b in flat:
-        text, score = got[id(b)]
-        text = text.replace(" ", "")
-        value = _strip_labels(text)
-        label = BAND_LABELS.get(k, "")
-        if value == text and b.x0 < _LABEL_COLUMN_MM and _looks_like(text[: len(label)], label):
-            value = text[len(label):]  # a label read with a wrong character ("姓者谢暐平")
-        if not value:
-            continue  # the printed label alone
-        if len(value) < len(text) and text.endswith(value):
-            b = _shrink_left(b, (len(text) - len(value)) / len(text))  # the box of the value, not its label
-        out[k].append((b, value, score))
+_SEX = re.compile("[男女]")
+_DATEISH = re.compile(r"(1[89]|20)\d\d\D{0,2}\d{1,2}\D{0,2}\d{1,2}")
+
+
+def _kind(row: _Row) -> str | None:
+    """What a row holds, from its label or else its content."""
+    if row.key:
+        return "sex" if row.key == "nation" else row.key
+    text = row.text
+    if nz.parse_birth(text) and _DATEISH.search(text):
+        return "birth"
+    if len(text) <= 8 and _SEX.search(text):
+        return "sex"
+    return None
+
+
+_ORDER = ("name", "sex", "birth", "address")
+
+
+def _place_rows(kinds: list[str | None]) -> list[str | None]:
+    """Rows that say nothing take their place from the rows that do: name, sex, birth, address, in order."""
+    out = list(kinds)
+    for i, k in enumerate(kinds):
+        if k is not None:
+            continue
+        known_before = [_ORDER.index(x) for x in out[:i] if x in _ORDER]
+        known_after = [_ORDER.index(x) for x in kinds[i + 1:] if x in _ORDER]
+        lo = max(known_before) if known_before else -1
+        hi = min(known_after) if known_after else len(_ORDER)
+        if lo >= _ORDER.index("birth"):
+            out[i] = "address"  # every row after the birth date down to the number
+        elif hi - lo >= 2:
+            out[i] = _ORDER[lo + 1]  # the next item not yet seen, when the rows below leave room for it
     return out
 
 
-_LABEL_COLUMN_MM = 8.0  # a line starting left of this starts with its printed label
-
-
-def _looks_like(got: str, label: str) -> bool:
-    """The label with at most one character in three misread."""
-    if not label or len(got) != len(label):
-        return False
-    return sum(a == b for a, b in zip(got, label)) * 3 >= len(label) * 2 - 1 and got[0] in label
-
-
-def _shrink_left(b: Box, frac: float) -> Box:
-    """The box without its left `frac` (a label merged into the line), by character share."""
-    q = b.quad.copy()
-    q[0] = q[0] + (q[1] - q[0]) * frac
-    q[3] = q[3] + (q[2] - q[3]) * frac
-    return box_of(q)
-
-
-def _field(items: list[tuple[Box, str, float]], value: str, factor: float = 1.0) -> ReadField:
-    conf = float(np.mean([s for _, _, s in items])) if items else 0.0
-    return ReadField(value, max(0.0, min(1.0, conf * factor)), union_quad([b.quad for b, _, _ in items]))
-
-
-def _text(items: list[tuple[Box, str, float]]) -> str:
-    """The items' texts in order; where two boxes of a row overlap, the character both read is kept once."""
-    out = ""
-    prev: Box | None = None
-    for b, t, _ in items:
-        t = t.replace(" ", "")
-        if prev is not None and abs(b.cy - prev.cy) < 0.5 * (b.y1 - b.y0) and b.x0 < prev.x1 - 0.5:
-            k = next((k for k in (3, 2, 1) if len(out) >= k and out[-k:] == t[:k]), 0)
-            t = t[k:]
-        out += t
-        prev = b
-    return out
-
-
-def _read_front(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -> CardText | None:
-    groups = {k: _pick(boxes, k, FRONT_BANDS) for k in FRONT_BANDS}
-    groups["number"] = [b for b in groups["number"] if b.w > 12]
-    if not groups["number"]:
-        return None
-    read = _recognize(card, groups, eng, known)
-    # A strip short of its printed width lost digits beyond the frame: not the number, whatever it reads.
-    num_items = [(b, nz.drop_specks(t), s) for b, t, s in read["number"]
-                 if _NUM_RE.search(nz.drop_specks(t)) and (b.w > _FULL_STRIP_MM or len(nz.drop_specks(t)) >= 18)]
-    if not num_items and not any(_CUT_NUM_RE.fullmatch(nz.drop_specks(t)) for _, t, _ in read["number"]):
+def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | None:
+    num_item, cut = _number(items)
+    if num_item is None and not cut:
         return None  # neither the number nor a strip of it cut off by the frame: no front here
+    num_cy = num_item.box.cy if num_item is not None else max(i.box.cy for i in items)
+    # Above the number strip and left of the portrait: the holder's items.
+    above = [i for i in items if i.box.cy < num_cy - 2.0 and i.box.x0 < _PORTRAIT_X_MM]
+    rows = [r for r in _parse_rows(above, FRONT_LABELS) if r.pieces or r.labels]
     out = CardText("front", False)
     f = out.fields
 
-    birth_items = read["birth"]
-    birth = nz.parse_birth(_text(birth_items)) if birth_items else None
-    if birth:
-        f["birth"] = _field(birth_items, birth)
+    kinds = _place_rows([_kind(r) for r in rows])
+    by: dict[str, list[_Row]] = {}
+    for r, k in zip(rows, kinds):
+        if k:
+            by.setdefault(k, []).append(r)
 
-    if num_items:
-        raw = max((m.group(0) for _, t, _ in num_items if (m := _NUM_RE.search(t))), key=len)
+    birth = None
+    if "birth" in by:
+        r = by["birth"][0]
+        birth = nz.parse_birth(r.text)
+        if birth:
+            f["birth"] = _field(r.pieces, birth)
+
+    if num_item is not None:
+        t = nz.drop_specks(split_label(num_item.text, FRONT_LABELS[:1], True)[1])
+        raw = max(_NUM_RE.findall(t), key=len)
         number, repaired = repair(raw, birth)
+        piece = [_Piece(num_item.box, raw, num_item.conf)]
         # a repaired number is the only consistent candidate, yet less certain than one read clean
-        f["number"] = _field(num_items, number, (1.0 if len(number) == 18 else 0.5) * (0.8 if repaired else 1.0))
+        f["number"] = _field(piece, number, (1.0 if len(number) == 18 else 0.5) * (0.8 if repaired else 1.0))
         out.number_repaired = repaired
+        if "birth" not in f and (born := birth_of(number)):
+            # a date line the rows did not place (perspective, a bent card): the one that is the number's
+            for r in rows:
+                if nz.parse_birth(r.text) == born:
+                    f["birth"] = _field(r.pieces, born)
+                    break
 
-    name_items = read["name"]
-    name = nz.normalize_name(_text(name_items))
-    if name:
-        f["name"] = _field(name_items, name)
+    if "name" in by:
+        r = by["name"][0]
+        name = nz.normalize_name(r.text)
+        if name:
+            f["name"] = _field(r.pieces, name)
 
-    sn_items = read["sex_nation"]
-    sex_at = next((i for i, it in enumerate(sn_items) if re.search("[男女]", it[1])), None)
-    nat_items, nat_text = sn_items, _text(sn_items)
-    if sex_at is not None:
-        text = sn_items[sex_at][1]
-        m = re.search("[男女]", text)
-        assert m is not None
-        f["sex"] = _field([sn_items[sex_at]], m.group(0))
-        after = _strip_labels(text[m.end():])  # "男民族汉": the nation in the same line
-        nat_items = sn_items[sex_at + 1:] or ([sn_items[sex_at]] if after else [])
-        nat_text = after + _text(sn_items[sex_at + 1:])
-    if "sex" not in f:
-        # A lone character the detector missed (glare, blur): read its fixed place on the layout.
-        got = _probe(card, _layout_box(*SEX_VALUE_MM), eng)
-        if got and (m := re.search("[男女]", got[1])):
-            f["sex"] = _field([got], m.group(0))
-    nat = nz.snap_nation(nat_text) if nat_text and nat_items else None
-    if nat:
-        f["nation"] = _field(nat_items, nat[0], nat[1])
+    _sex_nation(card, by.get("sex", []), f, eng)
 
-    addr_items = read["address"]
-    by_box = {id(b): (b, t, s) for b, t, s in addr_items}
-    rows = _rows([b for b, _, _ in addr_items])
-    ordered = [by_box[id(b)] for row in rows for b in row]
-    if rows and len(rows) < len(ADDRESS_LINES_CY) and rows[-1][0].cy + ADDRESS_PITCH_MM < ADDRESS_LINES_CY[-1] + 2:
-        # A 1-2 character last line is easily missed by the detector: read the next line's place.
-        cy = rows[-1][0].cy + ADDRESS_PITCH_MM
-        got = _probe(card, _layout_box(ADDRESS_VALUE_X0, cy - 2.0, ADDRESS_VALUE_X1, cy + 2.0), eng)
-        if got and got[2] > 0.7:
-            ordered.append(got)
-    addr = nz.join_address([t for _, t, _ in ordered])
-    if addr:
-        f["address"] = _field(ordered, addr.strip(nz.SPECKS))
+    if "address" in by:
+        addr_rows = _address_rows(by["address"], num_cy)
+        pieces = [p for r in addr_rows for p in r.pieces]
+        last = addr_rows[-1] if addr_rows else None
+        if last is not None and len(addr_rows) < 3:
+            # A 1-2 character last line is easily missed by the detector: read the next line's place.
+            pitch = (addr_rows[-1].cy - addr_rows[0].cy) / (len(addr_rows) - 1) if len(addr_rows) > 1 else 4.5
+            cy = last.cy + pitch
+            x0 = min(p.box.x0 for p in last.pieces)
+            if cy + 2.0 < num_cy - 3.0:
+                got = _probe(card, _layout_box(x0 - 0.5, cy - 2.0, min(x0 + 37, _PORTRAIT_X_MM + 2), cy + 2.0), eng)
+                if got and got.conf > 0.7:
+                    pieces.append(got)
+        addr = nz.join_address([p.text for p in pieces]).strip(nz.SPECKS)
+        if addr:
+            f["address"] = _field(pieces, addr)
+
     # An ID number alone is no ID card: a driving licence, a form or a letter print one too. A front shows
-    # the holder's other items where the layout puts them, or at least a line with the number's birth date
-    # (wherever a skewed read put it). The foreigners' card prints its items elsewhere (othertypes.py reads
-    # it): its number, 9 and a valid checksum, vouches for it.
+    # the holder's other items, or at least a line with the number's birth date. The foreigners' card prints
+    # its items elsewhere (othertypes.py reads it): its number, 9 and a valid checksum, vouches for it.
     number = f["number"].value if "number" in f else ""
     others = sum(k in f for k in ("name", "sex", "nation", "birth", "address"))
     born = birth_of(number)
-    vouched = (born is not None and any(nz.parse_birth(t) == born for items in read.values() for _, t, _ in items)
+    vouched = (born is not None and any(nz.parse_birth(i.text) == born for i in items)
                ) or (len(number) == 18 and number.startswith("9") and checksum_ok(number))
     if others < 2 and not vouched:
         return None
     return out
 
 
-def _read_back(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -> CardText | None:
-    groups = {k: _pick(boxes, k, BACK_BANDS) for k in BACK_BANDS}
-    read = _recognize(card, groups, eng, known)
-    title = _text(read["title"])
-    validity_items = read["validity"]
-    vfrom, vto = nz.parse_validity(_text(validity_items)) if validity_items else (None, None)
-    titled = any(k in title for k in ("居民身份证", "身份证", "中华人民共和国", "共和国"))
+def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng: Engine) -> None:
+    """Sex and nation from their row: 男/女 after 性别, the nation after 民族 (either may share a line)."""
+    if not rows:
+        return
+    r = rows[0]
+    # Split the row's text at the 民族 label, whichever line it sits in.
+    sex_pieces: list[_Piece] = []
+    nat_pieces: list[_Piece] = []
+    for p in r.pieces:
+        key, rest = split_label(p.text, FRONT_LABELS, False)
+        if key == "nation":
+            nat_pieces.append(_Piece(p.box, rest, p.conf))
+            continue
+        i = p.text.find("民族")
+        if i >= 0:
+            sex_pieces.append(_Piece(p.box, p.text[:i], p.conf))
+            nat_pieces.append(_Piece(p.box, p.text[i + 2:], p.conf))
+        elif nat_pieces or any(k == "nation" and it.box.x1 <= p.box.x0 + 1 for k, it in r.labels):
+            nat_pieces.append(p)
+        else:
+            sex_pieces.append(p)
+    for p in sex_pieces:
+        if m := _SEX.search(p.text):
+            f["sex"] = _field([p], m.group(0))
+            break
+    if "sex" not in f:
+        sex_label = next((it for k, it in r.labels if k == "sex"), None)
+        if sex_label is not None:
+            # A lone character the detector missed (glare, blur): read just right of its label.
+            b = sex_label.box
+            h = b.y1 - b.y0
+            got = _probe(card, _layout_box(b.x1 + 0.3, b.y0 - 0.3 * h, b.x1 + 4.0 * h, b.y1 + 0.3 * h), eng)
+            if got and (m := _SEX.search(got.text)):
+                f["sex"] = _field([got], m.group(0))
+    if not nat_pieces:
+        # no 民族 label read: a piece after the sex that is a nation's name
+        nat_pieces = [p for p in sex_pieces if not _SEX.fullmatch(p.text) and nz.snap_nation(p.text)][-1:]
+    nat_text = "".join(p.text for p in nat_pieces)
+    nat = nz.snap_nation(nat_text) if nat_text else None
+    if nat:
+        f["nation"] = _field(nat_pieces, nat[0], nat[1])
+
+
+def _address_rows(rows: list[_Row], num_cy: float) -> list[_Row]:
+    """The address's lines: from its first row down, while they start in its column and follow closely."""
+    out: list[_Row] = []
+    for r in rows:
+        if not r.pieces or r.key not in (None, "address"):
+            break
+        if out:
+            x0 = min(p.box.x0 for p in out[0].pieces)
+            h = out[-1].pieces[0].box.y1 - out[-1].pieces[0].box.y0
+            if abs(min(p.box.x0 for p in r.pieces) - x0) > 2.5 * h or r.cy - out[-1].cy > 3.0 * h:
+                break
+        out.append(r)
+        if len(out) == 4:
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- back
+
+
+_TITLES = ("居民身份证", "身份证", "中华人民共和国", "共和国")
+_AUTHORITY = re.compile("公安|分局|局$")
+_RANGE = re.compile(r"\d{4}\D?\d{1,2}\D?\d{1,2}.{0,3}(\d{4}|长期|長期)")
+
+
+def _read_back(items: list[Item]) -> CardText | None:
+    rows = _parse_rows(items, BACK_LABELS)
+    title = "".join(i.text for i in items if any(k in i.text for k in _TITLES))
+    titled = bool(title)
+    # Validity: the row labelled 有效期限, else the row that reads as a date range.
+    val_rows = [r for r in rows if r.key == "validity"] + [
+        r for r in rows if r.key is None and _RANGE.search(r.text)
+    ]
+    vfrom = vto = None
+    val_row = None
+    for r in val_rows:
+        vfrom, vto = nz.parse_validity(r.text)
+        if vfrom or vto:
+            val_row = r
+            break
     if not titled and not vfrom:
         return None
     out = CardText("back", False, title=title)
     f = out.fields
-    auth_items = read["authority"]
-    auth = _text(auth_items)
+    # Authority: the row labelled 签发机关, else the row just above the validity that names a police office.
+    auth_row = next((r for r in rows if r.key == "authority"), None)
+    if auth_row is None and val_row is not None:
+        above = [r for r in rows if r.cy < val_row.cy and not any(k in r.text for k in _TITLES)]
+        if above and _AUTHORITY.search(above[-1].text):
+            auth_row = above[-1]
+    auth = auth_row.text.strip(nz.SPECKS) if auth_row is not None else ""
     if auth:
-        f["authority"] = _field(auth_items, auth.strip(nz.SPECKS))
+        f["authority"] = _field(auth_row.pieces, auth)  # type: ignore[union-attr]
     if vfrom:
-        f["valid_from"] = _field(validity_items, vfrom)
+        f["valid_from"] = _field(val_row.pieces, vfrom)  # type: ignore[union-attr]
     if vto:
-        f["valid_to"] = _field(validity_items, vto)
+        f["valid_to"] = _field(val_row.pieces, vto)  # type: ignore[union-attr]
+    if not f or (not vfrom and "authority" not in f):
+        return None  # a title alone: a page quoting 中华人民共和国, not a card's back
     return out
 
 
@@ -327,3 +491,6 @@ def warp_quad_back(quad_canon: np.ndarray, h_inv: np.ndarray, flipped: bool) -> 
         q = np.array([CANON_W, CANON_H], np.float32) - q
         q = np.roll(q, 2, axis=0)
     return cv2.perspectiveTransform(q.reshape(-1, 1, 2), h_inv).reshape(-1, 2)
+
+
+__all__ = ["CARD_W_MM", "LABELS", "CardText", "ReadField", "read_side", "split_label", "warp_quad_back"]

@@ -67,7 +67,8 @@ _SIDE_OF = {"number": "front", "number_label": "front", "temp_title": "front", "
 
 def _placed(kind: str, b: Box) -> bool:
     """A key line in the half of the card its side puts it in."""
-    return b.cy > CARD_H_MM * 0.5 if kind in ("number", "number_label", "validity") else b.cy < CARD_H_MM * 0.5
+    # (titles sit up to ~8 mm lower on some prints than on our layout: 居民身份证 can reach 0.55 of the height)
+    return b.cy > CARD_H_MM * 0.5 if kind in ("number", "number_label", "validity") else b.cy < CARD_H_MM * 0.62
 
 
 def detect_lines(card: np.ndarray, eng: Engine) -> list[Line]:

@@ -40,9 +40,7 @@ if TYPE_CHECKING:
 
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
 _MAX_OUTLINES = 3  # outline candidates tried before placing cards from key lines
-_MIN_ANCHORS = 3  # layout anchors a card must show to be read at all
 _SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
-_MAX_RESIDUAL_MM = 2.5  # anchors still this far off after refitting: not this card's layout
 
 
 def _overlaps(q: np.ndarray, others: list[np.ndarray]) -> bool:
@@ -126,14 +124,12 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
             if (f2.anchors, -f2.residual_mm) <= (f.anchors, -f.residual_mm):
                 break  # no better (more anchors seen, else closer): keep what we had
             best = (q2, card, boxes, f2, {})
-        q, card, boxes, f, known = best
-        # A card running off the frame may show only its number of all the anchors: enough, when the
-        # number strip read whole (its two ends fix scale and direction) and its outline was seen.
-        cut = inside_fraction(q, img.shape) < 0.97 and "number" in h.keys
-        if f.anchors < (2 if cut else _MIN_ANCHORS) or f.residual_mm > _MAX_RESIDUAL_MM:
-            continue
+        q, card, boxes, _, known = best
+        # The layout only improved the quad: whether this is a card is for its labels and content to say.
         if not card_shaped(q) or inside_fraction(q, img.shape) < 0.6:
-            continue  # the refit drifted to something no card looks like
+            q, card, boxes, known = quad, None, h.boxes, h.known  # the refit drifted: back to the outline
+            if not card_shaped(q) or inside_fraction(q, img.shape) < 0.6:
+                continue
         ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
         if ct is not None:
             return q, ct, snap_to_edges(img, q)
