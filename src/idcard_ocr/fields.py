@@ -113,7 +113,8 @@ def _dedupe(boxes: list[Box]) -> list[Box]:
 
     kept: list[Box] = []
     for b in sorted(boxes, key=area, reverse=True):
-        if all(inter(b, k) < 0.6 * area(b) for k in kept):
+        # (a line inside a much taller box, such as a watermark's across the card, is its own line)
+        if all(inter(b, k) < 0.6 * area(b) or (b.y1 - b.y0) < 0.6 * (k.y1 - k.y0) for k in kept):
             kept.append(b)
     return [b for b in boxes if any(b is k for k in kept)]
 
@@ -195,6 +196,9 @@ def _parse_rows(items: list[Item], labels: tuple[tuple[str, str], ...]) -> list[
             if key is not None:
                 row.labels.append((key, it))
                 row.key = row.key or key
+                if rest and any(o is not it and it.box.x0 < o.box.x0 < it.box.x1 - 0.5 and o.text.startswith(rest)
+                                for o in r):
+                    rest = ""  # the label's box ran into the value's, boxed on its own: read there, not twice
                 if rest and len(rest) < len(it.text):
                     box = _shrink_left(box, 1 - len(rest) / len(it.text))
             if rest:
@@ -266,6 +270,19 @@ def _number(items: list[Item]) -> tuple[Item | None, bool]:
     return (max(whole, key=lambda i: i.box.cy) if whole else None), cut
 
 
+def _number_by_label(card: np.ndarray, items: list[Item], eng: Engine) -> Item | None:
+    """The number strip the detector lost (a watermark or glare across it), read right of its label."""
+    for it in items:
+        key, rest = split_label(it.text, FRONT_LABELS[:1], True)
+        if key != "number" or rest:
+            continue
+        b, h = it.box, it.box.y1 - it.box.y0
+        got = _probe(card, _layout_box(b.x1 + 0.5, b.cy - 1.0 * h, CARD_W_MM - 1.0, b.cy + 1.0 * h), eng)
+        if got is not None and (m := _NUM_RE.search(nz.drop_specks(got.text))) and len(m.group(0)) >= 18:
+            return Item(got.box, got.text, got.conf)
+    return None
+
+
 _SEX = re.compile("[男女]")
 _DATEISH = re.compile(r"(1[89]|20)\d\d\D{0,2}\d{1,2}\D{0,2}\d{1,2}")
 
@@ -304,6 +321,8 @@ def _place_rows(kinds: list[str | None]) -> list[str | None]:
 
 def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | None:
     num_item, cut = _number(items)
+    if num_item is None:
+        num_item = _number_by_label(card, items, eng)
     if num_item is None and not cut:
         return None  # neither the number nor a strip of it cut off by the frame: no front here
     num_cy = num_item.box.cy if num_item is not None else max(i.box.cy for i in items)
@@ -360,7 +379,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
             x0 = min(p.box.x0 for p in last.pieces)
             if cy + 2.0 < num_cy - 3.0:
                 got = _probe(card, _layout_box(x0 - 0.5, cy - 2.0, min(x0 + 37, _PORTRAIT_X_MM + 2), cy + 2.0), eng)
-                if got and got.conf > 0.7:
+                if got and got.conf > 0.7 and re.search(r"[\d\u4e00-\u9fff]", got.text):  # not a lone mark
                     pieces.append(got)
         addr = nz.join_address([p.text for p in pieces]).strip(nz.SPECKS)
         if addr:

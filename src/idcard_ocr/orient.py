@@ -81,20 +81,23 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
     if len(lines) < 2:
         return []
     plain = to_boxes(lines, False)
+    # The widest lines first; then a few more, where a watermark or glare hid the number but not its label.
     cand = sorted(
         (i for i, b in enumerate(plain) if b.w > 12 and b.w > 3.5 * (b.y1 - b.y0)), key=lambda i: -plain[i].w
-    )[:_KEY_CANDIDATES]
+    )[: 2 * _KEY_CANDIDATES]
     if not cand:
         return []
     crops = [crop(card, plain[i]) for i in cand]
-    p180 = float(np.mean(eng.upside_down(crops)))
+    p180 = float(np.mean(eng.upside_down(crops[:_KEY_CANDIDATES])))
     out: list[Hypothesis] = []
     for flipped in ((False, True) if p180 < 0.5 else (True, False)):
         boxes = to_boxes(lines, flipped)
         keys: list[tuple[str, Box, str]] = []
         known: dict[int, tuple[str, float]] = {}
         # The widest line alone first: on most cards it is the number strip or a title.
-        for chunk in (cand[:1], cand[1:]):
+        for chunk in (cand[:1], cand[1:_KEY_CANDIDATES], cand[_KEY_CANDIDATES:]):
+            if not chunk:
+                break
             shown = [crops[cand.index(i)] for i in chunk]
             if flipped:
                 shown = [np.ascontiguousarray(c[::-1, ::-1]) for c in shown]

@@ -98,6 +98,10 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
     """
     support: Callable[[np.ndarray], float] | None = None
     hyps = hypotheses(straighten(img, quad), eng)
+    if not hyps and img.ndim == 3:
+        # A screen's colour moire can hide every line from the detector; in grey its stripes mostly cancel.
+        gray = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        return read_quad(gray, quad, eng) if hypotheses(straighten(gray, quad), eng) else None
     for h in hyps:
         best = (quad, None, h.boxes, h.fit, h.known)  # quad, its canonical image (None: not made), lines, fit, texts
         for _ in range(3):
@@ -124,15 +128,15 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
             if (f2.anchors, -f2.residual_mm) <= (f.anchors, -f.residual_mm):
                 break  # no better (more anchors seen, else closer): keep what we had
             best = (q2, card, boxes, f2, {})
-        q, card, boxes, _, known = best
         # The layout only improved the quad: whether this is a card is for its labels and content to say.
-        if not card_shaped(q) or inside_fraction(q, img.shape) < 0.6:
-            q, card, boxes, known = quad, None, h.boxes, h.known  # the refit drifted: back to the outline
+        # A refit led astray (a watermark taken for the number strip) falls back to the outline as found.
+        tries = [(*best[:3], best[4])] if best[0] is not quad else []
+        for q, card, boxes, known in [*tries, (quad, None, h.boxes, h.known)]:
             if not card_shaped(q) or inside_fraction(q, img.shape) < 0.6:
                 continue
-        ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
-        if ct is not None:
-            return q, ct, snap_to_edges(img, q)
+            ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
+            if ct is not None:
+                return q, ct, snap_to_edges(img, q)
     if hyps and {"number", "temp_title"} & set(hyps[0].keys) and _green(straighten(img, quad)):
         # A green card with a whole ID number or the temporary title that does not fit the resident layout: a
         # temporary card, read later by its labels (othertypes.py) once the checks have typed it.
