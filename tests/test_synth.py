@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -23,6 +25,7 @@ from idcard_ocr.idnumber import birth_of, checksum_ok, lookup_area, sex_of  # no
 from idcard_ocr.model import BACK_FIELDS, FRONT_FIELDS  # noqa: E402
 from tools.synth import (  # noqa: E402
     CONDITIONS,
+    LAYOUTS,
     NEGATIVES,
     Sample,
     make_sample,
@@ -33,7 +36,20 @@ from tools.synth import (  # noqa: E402
     wrap_address,
 )
 from tools.synth.__main__ import main as cli_main  # noqa: E402
-from tools.synth.card import CARD_H, CARD_W  # noqa: E402
+from tools.synth.card import (  # noqa: E402
+    BACK_ROWS,
+    CARD_H,
+    CARD_W,
+    FRONT_ROWS,
+    SANS,
+    UMING,
+    CardImage,
+    LayoutJitter,
+    _has_glyph,
+    _row_boxes,
+    _value_face,
+    layout_jitter,
+)
 from tools.synth.identity import (  # noqa: E402
     RARE_GIVEN,
     RARE_SURNAMES,
@@ -218,3 +234,80 @@ def test_cli_writes_images_and_truth(tmp_path: Path) -> None:
         assert {"file", "condition", "side", "rotation", "fields", "quads"} <= set(r)
     # The CLI and make_set use the same per-image seeds.
     assert rows[0]["fields"] == make_set(5, 1, ["clean"])[0].truth.fields
+
+
+# ---------------------------------------------------------------- varied layout
+
+def _plain_and_varied(seed: int) -> tuple[tuple[CardImage, CardImage], tuple[CardImage, CardImage]]:
+    """Front and back of one identity, in the standard layout and in the varied one of `seed`."""
+    rng = random.Random(seed)
+    p = random_identity(rng)
+    state = rng.getstate()
+    plain = render_front(p, rng), render_back(p, rng)
+    rng.setstate(state)
+    jitter = layout_jitter("varied", seed)
+    assert isinstance(jitter, LayoutJitter)
+    return plain, (render_front(p, rng, jitter), render_back(p, rng, jitter))
+
+
+def test_layouts_and_plain_unchanged() -> None:
+    assert LAYOUTS == ("plain", "varied")
+    assert layout_jitter("plain", 3) is None
+    with pytest.raises(ValueError):
+        make_sample(3, "clean", layout="tilted")
+    # layout="plain" is the default and draws nothing extra from the card's rng.
+    a, b = make_sample(7, "clean"), make_sample(7, "clean", layout="plain")
+    assert _digest(a.image) == _digest(b.image) and a.truth == b.truth
+
+
+def test_varied_layout_is_deterministic_and_differs_from_plain() -> None:
+    a, b = make_sample(7, "clean", layout="varied"), make_sample(7, "clean", layout="varied")
+    assert _digest(a.image) == _digest(b.image) and a.truth == b.truth
+    plain = make_sample(7, "clean")
+    assert _digest(a.image) != _digest(plain.image)
+    # Same identity and same scene: only the print on the card moved.
+    assert a.truth.fields == plain.truth.fields and a.truth.quads == plain.truth.quads
+    assert a.truth.boxes != plain.truth.boxes
+    assert _digest(make_sample(8, "clean", layout="varied").image) != _digest(a.image)
+    assert make_set(5, 1, ["both_sides"], layout="varied")[0].truth == make_sample(
+        5 * 100_003, "both_sides", layout="varied").truth
+    assert layout_jitter("varied", 1) == layout_jitter("varied", 1) != layout_jitter("varied", 2)
+
+
+def test_varied_rows_move_apart_and_inside() -> None:
+    gap, margin = 12, 17  # px at 12 px/mm: rows >= 1 mm apart, ink >= 1.5 mm from the edge (1 px rounding)
+    for seed in range(4):
+        plain, varied = _plain_and_varied(seed)
+        for card0, card, rows in ((plain[0], varied[0], FRONT_ROWS), (plain[1], varied[1], BACK_ROWS)):
+            assert card.fields == card0.fields and set(card.boxes) == set(card0.boxes)
+            moved = max(max(abs(a - b) for a, b in zip(card.boxes[k], card0.boxes[k])) for k in card.boxes)
+            assert moved > 12, (seed, card.side)  # some row moved by more than 1 mm
+            for key, (x0, y0, x1, y1) in card.boxes.items():
+                if key not in ("portrait", "emblem"):
+                    assert margin <= x0 < x1 <= CARD_W - margin and margin <= y0 < y1 <= CARD_H - margin, key
+            rb = [tuple(v * 12 for v in b) for b in _row_boxes(card.boxes, rows).values()]
+            for upper, lower in itertools.pairwise(rb):  # top-to-bottom order kept, clear paper between rows
+                assert lower[1] - upper[3] >= gap, (seed, card.side, rows)
+        front, back = varied
+        jitter = layout_jitter("varied", seed)
+        assert jitter is not None
+        px0, py0, px1, py1 = front.boxes["portrait"]  # the recorded photo box moved with the photo
+        qx0, qy0, qx1, qy1 = plain[0].boxes["portrait"]
+        assert abs(px0 - qx0 - 12 * jitter.portrait_dx) <= 1 and abs(px1 - qx1 - 12 * jitter.portrait_dx) <= 1
+        assert abs(py0 - qy0 - 12 * jitter.portrait_dy) <= 1 and abs(py1 - qy1 - 12 * jitter.portrait_dy) <= 1
+        rb = _row_boxes(front.boxes, FRONT_ROWS)
+        for row in ("name", "sex_nation", "birth", "address"):
+            assert rb[row][2] * 12 < px0, (seed, row)  # text keeps clear of the portrait
+        assert rb["number"][1] * 12 > py1
+        for key in ("title", "title2"):
+            assert back.boxes[key][0] > back.boxes["emblem"][2]
+
+
+def test_varied_value_face_keeps_to_covered_glyphs() -> None:
+    # The AR PL faces lack a few rare characters; a card then keeps its 黑体 rather than print a box.
+    assert _has_glyph(UMING, "国") and not _has_glyph(UMING, "婳")
+    jitter = layout_jitter("varied", 0)
+    assert jitter is not None
+    jitter = dataclasses.replace(jitter, value_font=UMING)
+    assert _value_face(jitter, SANS, ["张婳", "汉"]) == SANS
+    assert _value_face(jitter, SANS, ["张国", "汉"]) == UMING

@@ -53,6 +53,9 @@ class Item:
     conf: float
 
 
+# Titles of other documents that print a validity range, an authority or an ID number too: never an ID card.
+OTHER_TITLES = ("驾驶证", "行驶证", "驾驶", "机动车", "银行", "银联", "信用卡", "社会保障", "医疗保险", "护照",
+                "学生证", "工作证")
 _NUM_RE = re.compile(r"[0-9OoDQIl|ZSBxX×K]{15,20}")
 _CUT_NUM_RE = re.compile(r"[0-9]{10,17}")  # most of the strip, the rest beyond the frame
 _FULL_STRIP_MM = 45.0  # a number strip shorter than this lost digits beyond the frame
@@ -128,11 +131,12 @@ def _recognize(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) ->
     return [Item(b, got[id(b)][0].replace(" ", ""), got[id(b)][1]) for b in lines if got[id(b)][0].strip()]
 
 
-def _shrink_left(b: Box, frac: float) -> Box:
-    """The box without its left `frac` (a label merged into the line), by character share."""
+def _shrink_left(b: Box, frac: float, end: float = 1.0) -> Box:
+    """The part of the box from `frac` to `end` of its length (a label merged into the line), by character share."""
     q = b.quad.copy()
-    q[0] = q[0] + (q[1] - q[0]) * frac
-    q[3] = q[3] + (q[2] - q[3]) * frac
+    top, bottom = q[1] - q[0], q[2] - q[3]
+    q[0], q[1] = b.quad[0] + top * frac, b.quad[0] + top * end
+    q[3], q[2] = b.quad[3] + bottom * frac, b.quad[3] + bottom * end
     return box_of(q)
 
 
@@ -190,17 +194,19 @@ def _parse_rows(items: list[Item], labels: tuple[tuple[str, str], ...]) -> list[
     out = []
     for r in raw:
         row = _Row(r)
+        skip: dict[int, int] = {}  # id(item) -> characters its start repeats of the label's line before it
         for it in r:
-            key, rest = split_label(it.text, labels, it.box.x0 < col)
+            text = it.text[skip.get(id(it), 0):]
+            key, rest = split_label(text, labels, it.box.x0 < col)
             box = it.box
             if key is not None:
                 row.labels.append((key, it))
                 row.key = row.key or key
-                if rest and any(o is not it and it.box.x0 < o.box.x0 < it.box.x1 - 0.5 and o.text.startswith(rest)
-                                for o in r):
-                    rest = ""  # the label's box ran into the value's, boxed on its own: read there, not twice
-                if rest and len(rest) < len(it.text):
-                    box = _shrink_left(box, 1 - len(rest) / len(it.text))
+                for o in r:
+                    if rest and o is not it and it.box.x0 < o.box.x0 < it.box.x1 - 0.5 and o.text.startswith(rest):
+                        skip[id(o)] = len(rest)  # the label's box ran into the value's: read it once
+            if rest and len(rest) < len(it.text):
+                box = _shrink_left(box, 1 - len(rest) / len(it.text))  # the value's share of the line
             if rest:
                 row.pieces.append(_Piece(box, rest, it.conf))
         out.append(row)
@@ -323,8 +329,8 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     num_item, cut = _number(items)
     if num_item is None:
         num_item = _number_by_label(card, items, eng)
-    if num_item is None and not cut:
-        return None  # neither the number nor a strip of it cut off by the frame: no front here
+    if (num_item is None and not cut) or any(w in i.text for i in items for w in OTHER_TITLES):
+        return None  # neither the number nor a strip of it cut off by the frame, or another document
     num_cy = num_item.box.cy if num_item is not None else max(i.box.cy for i in items)
     # Above the number strip and left of the portrait: the holder's items.
     above = [i for i in items if i.box.cy < num_cy - 2.0 and i.box.x0 < _PORTRAIT_X_MM]
@@ -402,7 +408,9 @@ def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng
     """Sex and nation from their row: 男/女 after 性别, the nation after 民族 (either may share a line)."""
     if not rows:
         return
-    r = rows[0]
+    # 性别 and 民族 may fall in two rows of their own on a slanted card: one row of both
+    r = _Row([i for x in rows for i in x.items], "sex", [p for x in rows for p in x.pieces],
+             [lab for x in rows for lab in x.labels])
     # Split the row's text at the 民族 label, whichever line it sits in.
     sex_pieces: list[_Piece] = []
     nat_pieces: list[_Piece] = []
@@ -421,7 +429,8 @@ def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng
             sex_pieces.append(p)
     for p in sex_pieces:
         if m := _SEX.search(p.text):
-            f["sex"] = _field([p], m.group(0))
+            n = len(p.text)
+            f["sex"] = _field([_Piece(_shrink_left(p.box, m.start() / n, m.end() / n), m.group(0), p.conf)], m.group(0))
             break
     if "sex" not in f:
         sex_label = next((it for k, it in r.labels if k == "sex"), None)
@@ -481,7 +490,7 @@ def _read_back(items: list[Item]) -> CardText | None:
         if vfrom or vto:
             val_row = r
             break
-    if not titled and not vfrom:
+    if (not titled and not vfrom) or any(w in i.text for i in items for w in OTHER_TITLES):
         return None
     out = CardText("back", False, title=title)
     f = out.fields

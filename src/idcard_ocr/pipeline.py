@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
 _MAX_OUTLINES = 3  # outline candidates tried before placing cards from key lines
+_LOST_MM = 8.0  # anchors this far off (twice a print's ±4 mm) after refitting: the quad is not the card's outline
+_MIN_RANKED = 4  # anchors a fit needs before its distance from the layout can rank it
 _SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
 
 
@@ -91,10 +93,15 @@ def _corrected_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
     return cv2.perspectiveTransform(in_old, np.linalg.inv(homography(quad))).reshape(4, 2)
 
 
-def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarray, CardText, np.ndarray] | None:
+Fitness = tuple[int, float]  # (layout anchors seen, -their RMS distance in mm): ranks readings of one card
+
+
+def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
+              ) -> tuple[np.ndarray, CardText, np.ndarray, Fitness] | None:
     """Read the card under a candidate quad, re-straightening it onto the layout's anchors when off.
 
-    Returns the quad the fields were read in, what was read, and the card's outline snapped to its edges.
+    Returns the quad the fields were read in, what was read, the card's outline snapped to its edges, and
+    how well the layout fits there (to choose between nested outlines: a card and the screen showing it).
     """
     support: Callable[[np.ndarray], float] | None = None
     hyps = hypotheses(straighten(img, quad), eng)
@@ -136,12 +143,24 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine) -> tuple[np.ndarra
                 continue
             ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
             if ct is not None:
-                return q, ct, snap_to_edges(img, q)
+                f = best[3] if q is best[0] else h.fit
+                return q, ct, snap_to_edges(img, q), (f.anchors, -f.residual_mm)
     if hyps and {"number", "temp_title"} & set(hyps[0].keys) and _green(straighten(img, quad)):
         # A green card with a whole ID number or the temporary title that does not fit the resident layout: a
         # temporary card, read later by its labels (othertypes.py) once the checks have typed it.
-        return quad, CardText("front", hyps[0].flipped), snap_to_edges(img, quad)
+        return quad, CardText("front", hyps[0].flipped), snap_to_edges(img, quad), (0, -float("inf"))
     return None
+
+
+def _settled(f: Fitness, side: str) -> bool:
+    return f[0] >= _SETTLED_ANCHORS[side] and -f[1] < REFIT_TOLERANCE_MM
+
+
+def _better(a: Fitness, b: Fitness) -> bool:
+    """a fits the layout better: closer, among fits with enough anchors to tell; else more anchors."""
+    if min(a[0], b[0]) >= _MIN_RANKED:
+        return a[1] > b[1]
+    return a > b
 
 
 def _green(card: np.ndarray) -> bool:
@@ -157,16 +176,27 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     found: list[tuple[Card, CardText]] = []
     quads: list[np.ndarray] = []
 
+    fitness: list[Fitness] = []
+
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
-            if _overlaps(q, quads):
-                continue
-            if quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
+            hit = next((i for i, o in enumerate(quads) if _overlaps(q, [o])), None)
+            if hit is not None and _settled(fitness[hit], found[hit][1].side):
+                continue  # that card already sits on the layout: an overlapping outline cannot do better
+            if hit is None and quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
                 continue  # a second card (the other side on a copy) is the same size as the first
             got = read_quad(img, q, eng)
-            if got is not None:
-                quads.append(got[2])
-                found.append((_to_card(img.shape, *got), got[1]))
+            if got is None:
+                continue
+            entry = (_to_card(img.shape, *got[:3]), got[1])
+            if hit is not None:
+                # Another outline of the same card (the card inside the screen showing it): the layout ranks.
+                if _better(got[3], fitness[hit]) and got[1].side == found[hit][1].side:
+                    quads[hit], found[hit], fitness[hit] = got[2], entry, got[3]
+                continue
+            quads.append(got[2])
+            found.append(entry)
+            fitness.append(got[3])
             if len(found) >= 2:
                 return
 
@@ -179,7 +209,8 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
         timings["second_card_ms"] = (time.perf_counter() - t) * 1000
-    if not found:
+    if not found or min(f[1] for f in fitness) < -_LOST_MM:
+        # No card, or one whose outline is not the card's (a screen around it): place cards by their key lines
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
         timings["fallback_ms"] = (time.perf_counter() - t) * 1000

@@ -4,6 +4,7 @@ Synthetic identities only; every image is drawn from shapes and installed fonts.
 
     from tools.synth import make_sample, make_set, CONDITIONS
     s = make_sample(7, "rot90")      # s.image (BGR), s.truth.fields, s.truth.quads ...
+    s = make_sample(7, "clean", layout="varied")   # rows, sizes and fonts moved about (see LayoutJitter)
 """
 
 from __future__ import annotations
@@ -11,39 +12,43 @@ from __future__ import annotations
 import random
 
 from .capture import CONDITIONS, NEGATIVES, Sample, Truth, capture
-from .card import CardImage, render_back, render_front
+from .card import LAYOUTS, CardImage, LayoutJitter, layout_jitter, render_back, render_front
 from .identity import Identity, random_identity, validity_term, wrap_address
 from .variants import VARIANTS, as_upload, make_variant
 
 __all__ = [
-    "CONDITIONS", "NEGATIVES", "VARIANTS", "CardImage", "Identity", "Sample", "Truth", "as_upload", "capture",
-    "make_sample", "make_set", "make_variant", "random_identity", "render_back", "render_front", "validity_term",
-    "wrap_address",
+    "CONDITIONS", "LAYOUTS", "NEGATIVES", "VARIANTS", "CardImage", "Identity", "LayoutJitter", "Sample", "Truth",
+    "as_upload", "capture", "layout_jitter", "make_sample", "make_set", "make_variant", "random_identity",
+    "render_back", "render_front", "validity_term", "wrap_address",
 ]
 
 
-def make_sample(seed: int, condition: str) -> Sample:
+def make_sample(seed: int, condition: str, *, layout: str = "plain") -> Sample:
     """One image for `condition`, everything drawn from random.Random(seed) (same inputs, same bytes).
 
-    `condition` is one of CONDITIONS or of the card checks' VARIANTS (other card types, edited, ...)."""
+    `condition` is one of CONDITIONS or of the card checks' VARIANTS (other card types, edited, ...).
+    `layout` is one of LAYOUTS: "plain" prints the standard layout; "varied" moves each printed row, scales
+    the text and picks other faces, from a stream of its own (random.Random(seed ^ LAYOUT_SALT)), so the
+    identity, card and scene are those of the plain sample with the same seed."""
+    jitter = layout_jitter(layout, seed)
     if condition in VARIANTS:
-        return make_variant(seed, condition)
+        return make_variant(seed, condition, jitter=jitter)
     if condition not in CONDITIONS:
         raise ValueError(f"unknown condition {condition!r}; known: {', '.join(CONDITIONS + VARIANTS)}")
     rng = random.Random(seed)
     identity = random_identity(rng)
     front = back = None
     if condition == "both_sides":
-        front, back = render_front(identity, rng), render_back(identity, rng)
+        front, back = render_front(identity, rng, jitter), render_back(identity, rng, jitter)
     elif condition not in NEGATIVES:
         if rng.random() < 0.6:
-            front = render_front(identity, rng)
+            front = render_front(identity, rng, jitter)
         else:
-            back = render_back(identity, rng)
+            back = render_back(identity, rng, jitter)
     return capture(front, back, condition, rng)
 
 
-def make_set(seed: int, n: int, conditions: list[str] | None = None) -> list[Sample]:
+def make_set(seed: int, n: int, conditions: list[str] | None = None, *, layout: str = "plain") -> list[Sample]:
     """n samples cycling through `conditions` (all by default); sample i uses seed * 100_003 + i."""
     conds = list(conditions) if conditions else list(CONDITIONS)
-    return [make_sample(seed * 100_003 + i, conds[i % len(conds)]) for i in range(n)]
+    return [make_sample(seed * 100_003 + i, conds[i % len(conds)], layout=layout) for i in range(n)]

@@ -1,6 +1,6 @@
 """Write a set of synthetic card images plus truth.jsonl.
 
-    python -m tools.synth --out DIR --n 50 --seed 1 [--conditions clean,rot90] [--format png]
+    python -m tools.synth --out DIR --n 50 --seed 1 [--conditions clean,rot90] [--format png] [--layout varied]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 
-from . import CONDITIONS, VARIANTS, make_sample
+from . import CONDITIONS, LAYOUTS, VARIANTS, make_sample
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--conditions", default="", help=f"comma-separated subset of: {','.join(CONDITIONS + VARIANTS)}")
     ap.add_argument("--format", choices=("jpg", "png"), default="jpg")
     ap.add_argument("--quality", type=int, default=95, help="JPEG quality of the written files")
+    ap.add_argument("--layout", choices=LAYOUTS, default="plain", help="card layout: standard or varied")
     args = ap.parse_args(argv)
     conds = [c.strip() for c in args.conditions.split(",") if c.strip()] or list(CONDITIONS)
     bad = [c for c in conds if c not in CONDITIONS and c not in VARIANTS]
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.n):
             cond = conds[i % len(conds)]
             # Same per-image seeds as make_set(seed, n, conditions).
-            s = make_sample(args.seed * 100_003 + i, cond)
+            s = make_sample(args.seed * 100_003 + i, cond, layout=args.layout)
             name = f"{i:04d}_{cond}.{args.format}"
             params = [cv2.IMWRITE_JPEG_QUALITY, args.quality] if args.format == "jpg" else []
             cv2.imwrite(str(args.out / name), s.image, params)

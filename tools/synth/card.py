@@ -34,6 +34,8 @@ SERIF = (_NOTO + "NotoSerifCJK-Regular.ttc", 2)
 SERIF_BOLD = (_NOTO + "NotoSerifCJK-Bold.ttc", 2)
 ZENHEI = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0)
 MICROHEI = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0)
+UMING = ("/usr/share/fonts/truetype/arphic/uming.ttc", 0)  # AR PL UMing CN (明体)
+UKAI = ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0)  # AR PL UKai CN (楷体)
 # 黑体 stand-ins for the values; a card uses one of them throughout.
 HEI_FONTS = (SANS, ZENHEI, MICROHEI)
 HEI_WEIGHTS = (0.45, 0.35, 0.20)
@@ -50,6 +52,7 @@ ADDRESS_Y_MM = (26.0, 30.5, 35.0)
 NAME_MAX_X_MM = 52.0
 BACK_VALUE_X_MM = 32.0
 BACK_MAX_X_MM = 82.0
+PORTRAIT_MM = (55.0, 6.0, 81.0, 38.0)
 
 
 def _mm(v: float) -> float:
@@ -69,7 +72,7 @@ def ocrb_path() -> str:
     return files[0]
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)  # the varied layout uses many sizes of several faces
 def font(spec: tuple[str, int], size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(spec[0], size, index=spec[1])
 
@@ -104,10 +107,11 @@ def _union(a: Box | None, b: Box) -> Box:
 
 
 class _Writer:
-    """Draws text by ink centre line and records ink boxes."""
+    """Draws text by ink centre line and records ink boxes (img None: only measures, draws nothing)."""
 
-    def __init__(self, img: Image.Image) -> None:
-        self.draw = ImageDraw.Draw(img)
+    def __init__(self, img: Image.Image | None) -> None:
+        self.measure = img is None
+        self.draw = ImageDraw.Draw(img if img is not None else Image.new("RGB", (1, 1)))
         self.boxes: dict[str, Box] = {}
 
     def text(self, key: str | None, x_mm: float, cy_mm: float, text: str, f: ImageFont.FreeTypeFont,
@@ -116,12 +120,14 @@ class _Writer:
         y = cy - _vcenter(f, ref)
         box: Box | None = None
         if pitch_px is None:
-            self.draw.text((x, y), text, font=f, fill=fill)
+            if not self.measure:
+                self.draw.text((x, y), text, font=f, fill=fill)
             box = tuple(round(v) for v in self.draw.textbbox((x, y), text, font=f))  # type: ignore[assignment]
         else:  # fixed pitch, each glyph centred in its cell (number, spaced titles)
             for i, ch in enumerate(text):
                 cx = x + i * pitch_px + (pitch_px - f.getlength(ch)) / 2
-                self.draw.text((cx, y), ch, font=f, fill=fill)
+                if not self.measure:
+                    self.draw.text((cx, y), ch, font=f, fill=fill)
                 if ch.strip():
                     box = _union(box, tuple(round(v) for v in self.draw.textbbox((cx, y), ch, font=f)))  # type: ignore[arg-type]
         assert box is not None
@@ -344,6 +350,118 @@ def _portrait(rng: random.Random, w: int, h: int, female: bool) -> np.ndarray:
     return img
 
 
+# ---------------------------------------------------------------- layout variation
+
+LAYOUTS = ("plain", "varied")
+LAYOUT_SALT = 0x1A70_C4D5  # the varied layout's own random stream: random.Random(seed ^ LAYOUT_SALT)
+GAP_MM = 1.25  # least clear paper between the ink of neighbouring rows, and between text and portrait/emblem
+MARGIN_MM = 1.5  # least clear paper between ink and the card's edge
+ROW_DY_MM = 4.0
+# Printed rows, top to bottom, and the ink boxes each is made of. A row moves as one (label with its value).
+FRONT_ROWS: dict[str, tuple[str, ...]] = {
+    "name": ("label_name", "name"), "sex_nation": ("label_sex", "sex", "label_nation", "nation"),
+    "birth": ("label_birth", "birth"), "address": ("label_address", "address"),
+    "number": ("label_number", "number")}
+BACK_ROWS: dict[str, tuple[str, ...]] = {
+    "title": ("title",), "title2": ("title2",), "authority": ("label_authority", "authority"),
+    "validity": ("label_validity", "validity")}
+_BESIDE_PORTRAIT = ("name", "sex_nation", "birth", "address")
+# (title 1 face, title 2 face) with weights: mostly 宋体 as printed, else another installed CJK face.
+TITLE_FACES: tuple[tuple[tuple[tuple[str, int], tuple[str, int]], float], ...] = (
+    ((SERIF, SERIF_BOLD), 0.2), ((SERIF_BOLD, SERIF_BOLD), 0.2), ((SANS, SANS_BOLD), 0.1),
+    ((SANS_BOLD, SANS_BOLD), 0.08), ((UMING, UMING), 0.14), ((UKAI, UKAI), 0.1), ((ZENHEI, ZENHEI), 0.09),
+    ((MICROHEI, MICROHEI), 0.09))
+RowBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in mm
+
+
+@dataclass
+class LayoutJitter:
+    """How one card departs from the standard layout (layout="varied"); None stands for the standard layout.
+
+    Offsets in mm. row_dy are wishes in +-ROW_DY_MM, each mapped into the room the neighbouring rows leave
+    (rows keep their order, GAP_MM apart, MARGIN_MM inside the card); row_dx move a row's label and value
+    together; text next to the portrait is shrunk (as for long names) or moved left to keep clear of it."""
+
+    scale: float = 1.0  # labels, values and the number (with its pitch), one factor per card
+    col_dx: float = 0.0  # value column against the label column
+    row_dx: dict[str, float] = field(default_factory=dict)
+    row_dy: dict[str, float] = field(default_factory=dict)
+    portrait_dx: float = 0.0
+    portrait_dy: float = 0.0
+    value_font: tuple[str, int] | None = None  # None, or a face lacking a glyph: the card's own 黑体
+    title_fonts: tuple[tuple[str, int], tuple[str, int]] = (SERIF, SERIF_BOLD)
+    title_scale: float = 1.0
+
+    @classmethod
+    def sample(cls, rng: random.Random) -> LayoutJitter:
+        rows = (*FRONT_ROWS, *BACK_ROWS)
+        scale = rng.uniform(0.9, 1.1)
+        col_dx = rng.uniform(-1.5, 1.5)
+        row_dx = {r: rng.uniform(-3.0, 3.0) if r.startswith("title") else rng.uniform(-2.0, 2.0) for r in rows}
+        row_dy = {r: rng.uniform(-ROW_DY_MM, ROW_DY_MM) for r in rows}
+        pdx, pdy = rng.uniform(-2.0, 2.0), rng.uniform(-2.0, 2.0)
+        value_font = rng.choice((UMING, UKAI)) if rng.random() < 0.15 else rng.choices(HEI_FONTS, HEI_WEIGHTS)[0]
+        faces, weights = zip(*TITLE_FACES)
+        title_fonts = rng.choices(faces, weights)[0]
+        return cls(scale, col_dx, row_dx, row_dy, pdx, pdy, value_font, title_fonts, rng.uniform(0.9, 1.1))
+
+
+def layout_jitter(layout: str, seed: int) -> LayoutJitter | None:
+    """None for "plain"; for "varied" a LayoutJitter from its own stream, so the card's rng is untouched."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
+    return None if layout == "plain" else LayoutJitter.sample(random.Random(seed ^ LAYOUT_SALT))
+
+
+@lru_cache(maxsize=8192)
+def _has_glyph(spec: tuple[str, int], ch: str) -> bool:
+    """False when the face draws ch as its missing-glyph box (AR PL faces lack a few rare characters)."""
+    def ink(c: str) -> bytes:
+        im = Image.new("L", (48, 48), 0)
+        ImageDraw.Draw(im).text((4, 4), c, font=font(spec, 32), fill=255)
+        return im.tobytes()
+    return ch.isspace() or ink(ch) != ink("\uffff")
+
+
+def _value_face(lay: LayoutJitter, hei: tuple[str, int], texts: list[str]) -> tuple[str, int]:
+    spec = lay.value_font
+    if spec is None or not all(_has_glyph(spec, ch) for t in texts for ch in t):
+        return hei
+    return spec
+
+
+def _row_boxes(boxes: dict[str, Box], rows: dict[str, tuple[str, ...]]) -> dict[str, RowBox]:
+    out: dict[str, RowBox] = {}
+    for r, keys in rows.items():
+        b: Box | None = None
+        for k in keys:
+            b = _union(b, boxes[k])
+        assert b is not None
+        out[r] = (b[0] / PX_PER_MM, b[1] / PX_PER_MM, b[2] / PX_PER_MM, b[3] / PX_PER_MM)
+    return out
+
+
+def _fit_rows(boxes: dict[str, RowBox], wish: dict[str, float], floors: dict[str, float]) -> dict[str, float]:
+    """Vertical offset per row (top to bottom): each wish in +-ROW_DY_MM mapped linearly into the room left by
+    the row above (as placed) and the rows below (at their lowest), GAP_MM apart and MARGIN_MM inside the card.
+    floors: least top (mm) of a row's ink (the number row stays below the portrait)."""
+    rows = list(boxes)
+    hi: dict[str, float] = {}
+    nxt = CARD_MM[1] - MARGIN_MM + GAP_MM  # top of a virtual row below the card
+    for r in reversed(rows):
+        hi[r] = min(ROW_DY_MM, nxt - GAP_MM - boxes[r][3])
+        nxt = boxes[r][1] + hi[r]
+    out: dict[str, float] = {}
+    prev = MARGIN_MM - GAP_MM  # bottom of a virtual row above the card
+    for r in rows:
+        top = boxes[r][1]
+        lo = max(-ROW_DY_MM, prev + GAP_MM - top, floors.get(r, -math.inf) - top)
+        t = (wish[r] + ROW_DY_MM) / (2 * ROW_DY_MM)
+        out[r] = lo + t * (hi[r] - lo) if lo <= hi[r] else lo  # never happens with the sizes used
+        prev = boxes[r][3] + out[r]
+    return out
+
+
 # ---------------------------------------------------------------- the two sides
 
 def _card_base(side: str, rng: random.Random) -> np.ndarray:
@@ -357,10 +475,75 @@ def _jitter(rng: random.Random, mm: float = 0.25) -> float:
     return rng.uniform(-mm, mm)
 
 
-def render_front(identity: Identity, rng: random.Random) -> CardImage:
+Offsets = dict[str, tuple[float, float]]  # row -> (dx, dy) in mm
+
+
+def _front_text(wr: _Writer, p: Identity, hei: tuple[str, int], blue: tuple[int, int, int],
+                ink: tuple[int, int, int], dx: float, dy: float, lay: LayoutJitter | None, off: Offsets,
+                right: float | None) -> None:
+    """The front's labels and values. lay None: the standard layout (exact same arithmetic as it always had).
+    right: x (mm) the text beside the portrait must stay left of (varied layout)."""
+    s = lay.scale if lay else 1.0
+    cdx = lay.col_dx if lay else 0.0
+    o = {r: off.get(r, (0.0, 0.0)) for r in FRONT_ROWS}
+    label_f = font(SANS, round(LABEL_PX * s))
+    label_pitch = LABEL_PX * 1.5 * s
+    vx = VALUE_X_MM + dx + cdx  # dx, dy: print registration of the value layer
+
+    ox, oy = o["name"]
+    wr.text("label_name", 5.5 + ox, 8.0 + oy, "姓名", label_f, blue, pitch_px=label_pitch)
+    x = vx + ox
+    name_f = _fit(hei, round(NAME_PX * s), p.name, _mm(NAME_MAX_X_MM - vx if right is None else right - x))
+    wr.text("name", x, 8.0 + dy + oy, p.name, name_f, ink)
+
+    ox, oy = o["sex_nation"]
+    wr.text("label_sex", 5.5 + ox, 13.0 + oy, "性别", label_f, blue, pitch_px=label_pitch)
+    val_f = font(hei, round(VALUE_PX * s))
+    wr.text("sex", vx + ox, 13.0 + dy + oy, p.sex, val_f, ink)
+    wr.text("label_nation", 27.0 + cdx + ox, 13.0 + oy, "民族", label_f, blue, pitch_px=label_pitch)
+    x = 36.5 + dx + cdx + ox
+    nation_max = 16.0 * s if right is None else min(16.0 * s, right - x)
+    wr.text("nation", x, 13.0 + dy + oy, p.nation, _fit(hei, round(VALUE_PX * s), p.nation, _mm(nation_max)), ink)
+
+    ox, oy = o["birth"]
+    wr.text("label_birth", 5.5 + ox, 19.5 + oy, "出生", label_f, blue, pitch_px=label_pitch)
+    b = p.birth
+    bx, by = vx + ox, 19.5 + dy + oy
+    wr.text("birth", bx, by, str(b.year), val_f, ink)
+    wr.text("birth", bx + 7.3 * s, by, "年", val_f, ink)
+    digit_mm = val_f.getlength("0") / PX_PER_MM
+    for text, slot_mm, unit, unit_mm in ((str(b.month), 11.6, "月", 15.7), (str(b.day), 20.0, "日", 24.1)):
+        # Month/day right-aligned in a two-digit slot, not zero-padded: "1978 年 3 月 7 日".
+        wdt = val_f.getlength(text) / PX_PER_MM
+        wr.text("birth", bx + slot_mm * s + 2 * digit_mm - wdt, by, text, val_f, ink)
+        wr.text("birth", bx + unit_mm * s, by, unit, val_f, ink)
+
+    ox, oy = o["address"]
+    wr.text("label_address", 5.5 + ox, ADDRESS_Y_MM[0] + oy, "住址", label_f, blue, pitch_px=label_pitch)
+    x = vx + ox
+    for i, line in enumerate(p.address_lines()):
+        ly = ADDRESS_Y_MM[0] + (ADDRESS_Y_MM[i] - ADDRESS_Y_MM[0]) * s
+        line_f = val_f if right is None else _fit(hei, round(VALUE_PX * s), line, _mm(right - x))
+        box = wr.text(f"address_{i + 1}", x, ly + dy + oy, line, line_f, ink)
+        wr.boxes["address"] = _union(wr.boxes.get("address"), box)
+
+    ox, oy = o["number"]
+    wr.text("label_number", 5.5 + ox, 47.0 + oy, "公民身份号码", label_f, blue)
+    pitch = NUMBER_PITCH_MM * s
+    x = 28.0 + dx + cdx + ox
+    if lay is not None:  # a large number moves left rather than off the card (0.3 mm: glyphs' side bearings)
+        x = min(x, CARD_MM[0] - MARGIN_MM - 0.3 - len(p.number) * pitch)
+    wr.text("number", x, 47.0 + dy + oy, p.number, ocrb(round(NUMBER_PX * s)), ink, pitch_px=_mm(pitch), ref="0")
+
+
+def render_front(identity: Identity, rng: random.Random, layout: LayoutJitter | None = None) -> CardImage:
+    """The front; layout None prints the standard layout, a LayoutJitter a varied one (same rng draws)."""
+    lay = layout
     img = _card_base("front", rng)
     # Portrait, multiplied in so the security print shows through its light background.
-    px0, py0, px1, py1 = (round(_mm(v)) for v in (55 + _jitter(rng), 6 + _jitter(rng), 81, 38))
+    pdx, pdy = (lay.portrait_dx, lay.portrait_dy) if lay else (0.0, 0.0)
+    pl, pt, pr, pb = PORTRAIT_MM
+    px0, py0, px1, py1 = (round(_mm(v)) for v in (pl + _jitter(rng) + pdx, pt + _jitter(rng) + pdy, pr + pdx, pb + pdy))
     por = _portrait(rng, px1 - px0, py1 - py0, identity.sex == "女").astype(np.float32) / 255
     feather = np.ones(por.shape[:2], np.float32)
     ramp = 10
@@ -375,49 +558,81 @@ def render_front(identity: Identity, rng: random.Random) -> CardImage:
     pil = Image.fromarray(img)
     wr = _Writer(pil)
     hei = rng.choices(HEI_FONTS, HEI_WEIGHTS)[0]
-    label_f = font(SANS, LABEL_PX)
     blue = (rng.randint(20, 50), rng.randint(120, 150), rng.randint(190, 215))
     ink = tuple(rng.randint(10, 30) for _ in range(3))
     dx, dy = _jitter(rng), _jitter(rng)  # print registration of the value layer
-    vx = VALUE_X_MM + dx
-    label_pitch = LABEL_PX * 1.5
-
-    wr.text("label_name", 5.5, 8.0, "姓名", label_f, blue, pitch_px=label_pitch)
-    name_f = _fit(hei, NAME_PX, identity.name, _mm(NAME_MAX_X_MM - vx))
-    wr.text("name", vx, 8.0 + dy, identity.name, name_f, ink)
-
-    wr.text("label_sex", 5.5, 13.0, "性别", label_f, blue, pitch_px=label_pitch)
-    val_f = font(hei, VALUE_PX)
-    wr.text("sex", vx, 13.0 + dy, identity.sex, val_f, ink)
-    wr.text("label_nation", 27.0, 13.0, "民族", label_f, blue, pitch_px=label_pitch)
-    wr.text("nation", 36.5 + dx, 13.0 + dy, identity.nation, _fit(hei, VALUE_PX, identity.nation, _mm(16)), ink)
-
-    wr.text("label_birth", 5.5, 19.5, "出生", label_f, blue, pitch_px=label_pitch)
-    b = identity.birth
-    by = 19.5 + dy
-    wr.text("birth", vx, by, str(b.year), val_f, ink)
-    wr.text("birth", vx + 7.3, by, "年", val_f, ink)
-    digit_mm = val_f.getlength("0") / PX_PER_MM
-    for text, slot_mm, unit, unit_mm in ((str(b.month), 11.6, "月", 15.7), (str(b.day), 20.0, "日", 24.1)):
-        # Month/day right-aligned in a two-digit slot, not zero-padded: "1978 年 3 月 7 日".
-        wdt = val_f.getlength(text) / PX_PER_MM
-        wr.text("birth", vx + slot_mm + 2 * digit_mm - wdt, by, text, val_f, ink)
-        wr.text("birth", vx + unit_mm, by, unit, val_f, ink)
-
-    wr.text("label_address", 5.5, ADDRESS_Y_MM[0], "住址", label_f, blue, pitch_px=label_pitch)
-    for i, line in enumerate(identity.address_lines()):
-        box = wr.text(f"address_{i + 1}", vx, ADDRESS_Y_MM[i] + dy, line, val_f, ink)
-        wr.boxes["address"] = _union(wr.boxes.get("address"), box)
-
-    wr.text("label_number", 5.5, 47.0, "公民身份号码", label_f, blue)
-    wr.text("number", 28.0 + dx, 47.0 + dy, identity.number, ocrb(NUMBER_PX), ink,
-            pitch_px=_mm(NUMBER_PITCH_MM), ref="0")
+    if lay is None:
+        _front_text(wr, identity, hei, blue, ink, dx, dy, None, {}, None)
+    else:
+        hei = _value_face(lay, hei, [identity.name, identity.sex, identity.nation, identity.address,
+                                     "0123456789年月日"])
+        right = px0 / PX_PER_MM - GAP_MM
+        off = {r: (lay.row_dx[r], 0.0) for r in FRONT_ROWS}
+        probe = _Writer(None)
+        _front_text(probe, identity, hei, blue, ink, dx, dy, lay, off, right)
+        boxes = _row_boxes(probe.boxes, FRONT_ROWS)
+        over = {r: boxes[r][2] - right for r in _BESIDE_PORTRAIT if boxes[r][2] > right}
+        if over:  # a row the shrinking could not keep clear of the portrait (the birth date) moves left
+            off.update({r: (off[r][0] - d, 0.0) for r, d in over.items()})
+            probe = _Writer(None)
+            _front_text(probe, identity, hei, blue, ink, dx, dy, lay, off, right)
+            boxes = _row_boxes(probe.boxes, FRONT_ROWS)
+        dys = _fit_rows(boxes, lay.row_dy, {"number": py1 / PX_PER_MM + GAP_MM})
+        off = {r: (off[r][0], dys[r]) for r in FRONT_ROWS}
+        _front_text(wr, identity, hei, blue, ink, dx, dy, lay, off, right)
     wr.boxes["portrait"] = (px0, py0, px1, py1)
     out = cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
     return CardImage("front", out, corner_alpha().copy(), wr.boxes, identity.front_fields())
 
 
-def render_back(identity: Identity, rng: random.Random) -> CardImage:
+def _back_text(wr: _Writer, p: Identity, hei: tuple[str, int], blue: tuple[int, int, int],
+               ink: tuple[int, int, int], dx: float, dy: float, title1: tuple[str, int],
+               lay: LayoutJitter | None, off: Offsets, clear_x: float | None) -> None:
+    """The back's titles, labels and values. lay None: the standard layout (same arithmetic as always).
+    clear_x: x (mm) the titles must stay right of (the emblem's edge, varied layout)."""
+    s = lay.scale if lay else 1.0
+    ts = lay.title_scale if lay else 1.0
+    cdx = lay.col_dx if lay else 0.0
+    f1, f2 = (title1, SERIF_BOLD) if lay is None else lay.title_fonts
+    o = {r: off.get(r, (0.0, 0.0)) for r in BACK_ROWS}
+    # Titles in 宋体, centred around x = 50 mm (cells of a fixed pitch).
+    for key, text, face, size, pitch_mm, cy in (("title", "中华人民共和国", f1, 62, 6.1, 10.5),
+                                                ("title2", "居民身份证", f2, 110, 10.6, 19.5)):
+        pitch = _mm(pitch_mm * ts)
+        ox, oy = o[key]
+        x = 50 - len(text) / 2 * pitch / PX_PER_MM + ox
+        if clear_x is not None:
+            x = min(max(x, clear_x), CARD_MM[0] - MARGIN_MM - len(text) * pitch / PX_PER_MM)
+        wr.text(key, x, cy + oy, text, font(face, round(size * ts)), ink, pitch_px=pitch)
+
+    label_f = font(SANS, round(LABEL_PX * s))
+    val_f = font(hei, round(VALUE_PX * s))
+    ox, oy = o["authority"]
+    wr.text("label_authority", 17.0 + ox, 39.0 + oy, "签发机关", label_f, blue)
+    x = BACK_VALUE_X_MM + dx + cdx + ox
+    max_w = BACK_MAX_X_MM - BACK_VALUE_X_MM - dx if lay is None else CARD_MM[0] - MARGIN_MM - x
+    auth_f = _fit(hei, round(VALUE_PX * s), p.authority, _mm(max_w))
+    wr.text("authority", x, 39.0 + dy + oy, p.authority, auth_f, ink)
+
+    ox, oy = o["validity"]
+    wr.text("label_validity", 17.0 + ox, 46.0 + oy, "有效期限", label_f, blue)
+    vt = p.validity_text()
+    start = vt.split("-", 1)[0]
+    vx = BACK_VALUE_X_MM + dx + cdx + ox
+    if lay is not None:
+        val_f = _fit(hei, round(VALUE_PX * s), vt, _mm(CARD_MM[0] - MARGIN_MM - vx))
+    wr.text("validity", vx, 46.0 + dy + oy, vt, val_f, ink)
+    # Sub-boxes for the two dates, measured from the same string so they line up.
+    x0, y0, x1, y1 = wr.boxes["validity"]
+    split = round(_mm(vx) + val_f.getlength(start))
+    after = round(_mm(vx) + val_f.getlength(start + "-"))
+    wr.boxes["valid_from"] = (x0, y0, split, y1)
+    wr.boxes["valid_to"] = (after, y0, x1, y1)
+
+
+def render_back(identity: Identity, rng: random.Random, layout: LayoutJitter | None = None) -> CardImage:
+    """The back; layout None prints the standard layout, a LayoutJitter a varied one (same rng draws)."""
+    lay = layout
     img = _card_base("back", rng)
     emblem = paste_emblem(img, round(_mm(6.0 + _jitter(rng))), round(_mm(5.0 + _jitter(rng))))
 
@@ -426,31 +641,19 @@ def render_back(identity: Identity, rng: random.Random) -> CardImage:
     hei = rng.choices(HEI_FONTS, HEI_WEIGHTS)[0]
     blue = (rng.randint(20, 50), rng.randint(120, 150), rng.randint(190, 215))
     ink = tuple(rng.randint(10, 30) for _ in range(3))
-    # Titles in 宋体, centred around x = 50 mm.
-    t1 = font(SERIF_BOLD if rng.random() < 0.5 else SERIF, 62)
-    pitch1 = _mm(6.1)
-    wr.text("title", 50 - 3.5 * pitch1 / PX_PER_MM, 10.5, "中华人民共和国", t1, ink, pitch_px=pitch1)
-    t2 = font(SERIF_BOLD, 110)
-    pitch2 = _mm(10.6)
-    wr.text("title2", 50 - 2.5 * pitch2 / PX_PER_MM, 19.5, "居民身份证", t2, ink, pitch_px=pitch2)
-
-    label_f = font(SANS, LABEL_PX)
-    val_f = font(hei, VALUE_PX)
+    title1 = SERIF_BOLD if rng.random() < 0.5 else SERIF
     dx, dy = _jitter(rng), _jitter(rng)
-    wr.text("label_authority", 17.0, 39.0, "签发机关", label_f, blue)
-    auth_f = _fit(hei, VALUE_PX, identity.authority, _mm(BACK_MAX_X_MM - BACK_VALUE_X_MM - dx))
-    wr.text("authority", BACK_VALUE_X_MM + dx, 39.0 + dy, identity.authority, auth_f, ink)
-    wr.text("label_validity", 17.0, 46.0, "有效期限", label_f, blue)
-    vt = identity.validity_text()
-    start = vt.split("-", 1)[0]
-    vx = BACK_VALUE_X_MM + dx
-    wr.text("validity", vx, 46.0 + dy, vt, val_f, ink)
-    # Sub-boxes for the two dates, measured from the same string so they line up.
-    x0, y0, x1, y1 = wr.boxes["validity"]
-    split = round(_mm(vx) + val_f.getlength(start))
-    after = round(_mm(vx) + val_f.getlength(start + "-"))
-    wr.boxes["valid_from"] = (x0, y0, split, y1)
-    wr.boxes["valid_to"] = (after, y0, x1, y1)
+    if lay is None:
+        _back_text(wr, identity, hei, blue, ink, dx, dy, title1, None, {}, None)
+    else:
+        hei = _value_face(lay, hei, [identity.authority, identity.validity_text()])
+        clear_x = emblem[2] / PX_PER_MM + GAP_MM
+        off = {r: (lay.row_dx[r], 0.0) for r in BACK_ROWS}
+        probe = _Writer(None)
+        _back_text(probe, identity, hei, blue, ink, dx, dy, title1, lay, off, clear_x)
+        dys = _fit_rows(_row_boxes(probe.boxes, BACK_ROWS), lay.row_dy, {})
+        off = {r: (off[r][0], dys[r]) for r in BACK_ROWS}
+        _back_text(wr, identity, hei, blue, ink, dx, dy, title1, lay, off, clear_x)
     wr.boxes["emblem"] = emblem
     out = cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
     return CardImage("back", out, corner_alpha().copy(), wr.boxes, identity.back_fields())

@@ -43,6 +43,7 @@ from .card import (
     NUMBER_PITCH_MM,
     NUMBER_PX,
     CardImage,
+    LayoutJitter,
     _mm,
     font,
     ocrb,
@@ -148,9 +149,14 @@ def _edit(scene: np.ndarray, card: CardImage, h: np.ndarray, truth: Truth, rng: 
     truth.boxes[key] = _qlist(_apply_h(h, np.array([[x0, y0], [x_hi, y0], [x_hi, y1], [x0, y1]], np.float32)))
 
 
-def _edited(rng: random.Random, nrng: np.random.Generator) -> Sample:
+def _resident_card(rng: random.Random, jitter: LayoutJitter | None) -> CardImage:
+    """A resident card, front (60 %) or back, in the standard or a varied layout."""
     p = random_identity(rng)
-    card = render_front(p, rng) if rng.random() < 0.6 else render_back(p, rng)
+    return render_front(p, rng, jitter) if rng.random() < 0.6 else render_back(p, rng, jitter)
+
+
+def _edited(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter | None) -> Sample:
+    card = _resident_card(rng, jitter)
     scene, h = _photo(card, "edited", rng, nrng)
     _noise(scene, nrng, 2.5)
     truth = _truth([card], [h], (scene.shape[1], scene.shape[0]))
@@ -165,9 +171,8 @@ def _edited(rng: random.Random, nrng: np.random.Generator) -> Sample:
 
 # ---------------------------------------------------------------- a photocopy photographed with a phone
 
-def _copy_photo(rng: random.Random, nrng: np.random.Generator) -> Sample:
-    p = random_identity(rng)
-    card = render_front(p, rng) if rng.random() < 0.6 else render_back(p, rng)
+def _copy_photo(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter | None) -> Sample:
+    card = _resident_card(rng, jitter)
     page, hs = _photocopy([card], rng, nrng)
     ph, pw = page.shape[:2]
     size = _scene_size(rng)
@@ -198,9 +203,8 @@ def _copy_photo(rng: random.Random, nrng: np.random.Generator) -> Sample:
 
 # ---------------------------------------------------------------- cut off by the frame
 
-def _cut_off(rng: random.Random, nrng: np.random.Generator) -> Sample:
-    p = random_identity(rng)
-    card = render_front(p, rng) if rng.random() < 0.6 else render_back(p, rng)
+def _cut_off(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter | None) -> Sample:
+    card = _resident_card(rng, jitter)
     size = _scene_size(rng)
     W, H = size
     scene = _busy_bg(rng, nrng, size) if rng.random() < 0.3 else _flat_bg(rng, size)
@@ -266,9 +270,8 @@ def _thumb(scene: np.ndarray, q: np.ndarray, rng: random.Random) -> None:
     scene[:] = scene * (1 - mask[..., None]) + (skin * shade) * mask[..., None]
 
 
-def _covered(rng: random.Random, nrng: np.random.Generator) -> Sample:
-    p = random_identity(rng)
-    card = render_front(p, rng) if rng.random() < 0.6 else render_back(p, rng)
+def _covered(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter | None) -> Sample:
+    card = _resident_card(rng, jitter)
     scene, h = _photo(card, "covered", rng, nrng)
     _thumb(scene, _apply_h(h, _card_corners()), rng)
     return _flagged(scene, card, h, "covered", nrng)
@@ -276,8 +279,11 @@ def _covered(rng: random.Random, nrng: np.random.Generator) -> Sample:
 
 # ---------------------------------------------------------------- entry point
 
-def make_variant(seed: int, condition: str) -> Sample:
-    """One image of a variant condition, everything drawn from random.Random(seed)."""
+def make_variant(seed: int, condition: str, *, jitter: LayoutJitter | None = None) -> Sample:
+    """One image of a variant condition, everything drawn from random.Random(seed).
+
+    jitter: the layout of the resident cards (edited, copy_photo, cut_off, covered); other card types keep
+    their own layouts."""
     if condition not in VARIANTS:
         raise ValueError(f"unknown variant {condition!r}; known: {', '.join(VARIANTS)}")
     rng = random.Random(seed)
@@ -292,17 +298,17 @@ def make_variant(seed: int, condition: str) -> Sample:
     if condition == "foreign":
         return _photo_sample(render_foreign(rng), condition, rng, nrng, "original", "foreign")
     if condition == "edited":
-        return _edited(rng, nrng)
+        return _edited(rng, nrng, jitter)
     if condition == "copy_photo":
-        return _copy_photo(rng, nrng)
+        return _copy_photo(rng, nrng, jitter)
     if condition == "covered":
-        return _covered(rng, nrng)
+        return _covered(rng, nrng, jitter)
     if condition == "neg_driving_licence":
         s = _photo_sample(render_driving_licence(random_identity(rng), rng), condition, rng, nrng, "none",
                           "driving_licence")
         s.truth.side, s.truth.fields, s.truth.portraits = "none", {}, []  # no ID card here: nothing to read
         return s
-    return _cut_off(rng, nrng)
+    return _cut_off(rng, nrng, jitter)
 
 
 __all__ = ["EDITORS", "VARIANTS", "Quad", "as_upload", "make_variant"]

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..boxes import box_of, crop
 from ..engine import Engine, get_engine
+from ..fields import OTHER_TITLES
 from ..layout import ASPECT
 from ..locate import outline_quads, straighten
 from ..model import CardChecks, Portrait, Reading
@@ -82,7 +83,7 @@ def analyse(detailed: Detailed, engine: Engine | None = None,
 
 
 # Titles of other card-sized documents: a card-shaped object printed with one is another type of card.
-_OTHER_TITLES = ("驾驶证", "行驶证", "银行", "银联", "信用卡", "社会保障", "医疗保险", "护照", "学生证", "工作证")
+_OTHER_TITLES = OTHER_TITLES
 
 
 def _no_card_status(img: np.ndarray, engine: Engine | None, outlines: list[np.ndarray] | None
