@@ -19,7 +19,7 @@ from typing import Any
 from idcard_ocr.engine import get_engine, warm_up
 from idcard_ocr.model import FIELD_NAMES
 from idcard_ocr.pipeline import read
-from tools.synth import CONDITIONS, make_set
+from tools.synth import CONDITIONS, LAYOUTS, make_set
 
 from .baseline import baseline_read
 
@@ -73,11 +73,29 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261126)
     ap.add_argument("--conditions", default="", help="comma-separated subset of conditions")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--layouts", default=",".join(LAYOUTS),
+                    help="renderer layouts, each a set of the same identities and captures (plain, varied)")
     args = ap.parse_args()
     conditions = [c for c in args.conditions.split(",") if c] or list(CONDITIONS)
+    layouts = [x for x in args.layouts.split(",") if x]
+    headline: dict[str, dict[str, Any]] = {}
+    for layout in layouts:
+        print(f"\n## layout: {layout}\n")
+        headline[layout] = _run_set(args, conditions, layout)
+    if len(layouts) > 1:
+        keys = ("field_exact", "card_all_correct", "side_accuracy", "negatives_rejected", "p50_ms", "p90_ms")
+        systems = list(next(iter(headline.values())))
+        print("\n## layouts side by side\n")
+        print("| metric | " + " | ".join(f"{s} {x}" for s in systems for x in layouts) + " |")
+        print("|---|" + "---|" * (len(systems) * len(layouts)))
+        for k in keys:
+            print(f"| {k} | " + " | ".join(_f(headline[x][s][k], not k.endswith("_ms"))
+                                           for s in systems for x in layouts) + " |")
 
+
+def _run_set(args: argparse.Namespace, conditions: list[str], layout: str) -> dict[str, Any]:
     t = time.perf_counter()
-    samples = make_set(args.seed, args.n, conditions)
+    samples = make_set(args.seed, args.n, conditions, layout=layout)
     render_s = time.perf_counter() - t
     eng = warm_up()
     from rapidocr import RapidOCR
@@ -110,7 +128,7 @@ def main() -> None:
     _print(summary, by_cond, systems, conditions)
     OUT.mkdir(exist_ok=True)
     out = {
-        "seed": args.seed, "n": args.n, "render_s": round(render_s, 1),
+        "seed": args.seed, "n": args.n, "layout": layout, "render_s": round(render_s, 1),
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
         "engine_threads": get_engine().ocr.cfg.EngineConfig.onnxruntime.intra_op_num_threads,
         "summary": summary, "by_condition": by_cond,
@@ -120,8 +138,10 @@ def main() -> None:
             for r in results["ours"] if not r["all_ok"]
         ],
     }
-    (OUT / "results.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))
-    print(f"\nwrote {OUT / 'results.json'}")
+    name = "results.json" if layout == "plain" else f"results_{layout}.json"
+    (OUT / name).write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    print(f"\nwrote {OUT / name}")
+    return summary
 
 
 def _f(x: float, pct: bool = True) -> str:

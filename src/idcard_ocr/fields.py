@@ -60,7 +60,8 @@ _NUM_RE = re.compile(r"[0-9OoDQIl|ZSBxX×K]{15,20}")
 _CUT_NUM_RE = re.compile(r"[0-9]{10,17}")  # most of the strip, the rest beyond the frame
 _FULL_STRIP_MM = 45.0  # a number strip shorter than this lost digits beyond the frame
 _PORTRAIT_X_MM = 50.0  # right of this, above the number, is the portrait: no field text starts there
-_LEAD = "。，,.:：;；·'\"、|_-—~"  # stray marks the recognizer puts before a line ("。住址...")
+_LEAD = "。，,.:：;；·'\"、|_-—~"  # stray marks the recognizer puts between a label and its value
+_MARKS = re.compile(r"^[\W_]+")  # ... and before a line ("。住址...", "*住址...")
 
 # Each side's printed labels -> the row they start. Longest first, so 公民身份号码 is not cut short.
 FRONT_LABELS = (("公民身份号码", "number"), ("姓名", "name"), ("性别", "sex"), ("民族", "nation"),
@@ -83,7 +84,7 @@ def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: b
     A label read with one character wrong ("差发机关", "姓者") counts only at the start of a line that
     starts in the label column: elsewhere two look-alike characters are as likely the value's own.
     """
-    t = text.lstrip(_LEAD)
+    t = _MARKS.sub("", text)
     for label, key in labels:
         if t.startswith(label):
             return key, t[len(label):].lstrip(":：" + _LEAD)
@@ -128,7 +129,8 @@ def _recognize(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) ->
     todo = [b for b in lines if id(b) not in known]
     got = dict(known)
     got.update({id(b): r for b, r in zip(todo, eng.recognize([crop(card, b) for b in todo]))})
-    return [Item(b, got[id(b)][0].replace(" ", ""), got[id(b)][1]) for b in lines if got[id(b)][0].strip()]
+    # no whitespace of any width: the recognizer puts ideographic spaces between a label and its value
+    return [Item(b, "".join(got[id(b)][0].split()), got[id(b)][1]) for b in lines if got[id(b)][0].strip()]
 
 
 def _shrink_left(b: Box, frac: float, end: float = 1.0) -> Box:
@@ -197,18 +199,27 @@ def _parse_rows(items: list[Item], labels: tuple[tuple[str, str], ...]) -> list[
         skip: dict[int, int] = {}  # id(item) -> characters its start repeats of the label's line before it
         for it in r:
             text = it.text[skip.get(id(it), 0):]
-            key, rest = split_label(text, labels, it.box.x0 < col)
+            key, rest = split_label(text, labels, it.box.x0 < col or (it is r[0] and len(r) > 1))
             box = it.box
             if key is not None:
                 row.labels.append((key, it))
                 row.key = row.key or key
                 for o in r:
-                    if rest and o is not it and it.box.x0 < o.box.x0 < it.box.x1 - 0.5 and o.text.startswith(rest):
-                        skip[id(o)] = len(rest)  # the label's box ran into the value's: read it once
+                    if not rest or o is it or not it.box.x0 < o.box.x0 < it.box.x1 - 0.5:
+                        continue
+                    # The label's box ran into the value's, boxed on its own: read what both hold once.
+                    if o.text.startswith(rest):
+                        skip[id(o)] = len(rest)
+                    elif (split_label(o.text, labels, False)[0] is None
+                          and len(rest) <= (it.box.x1 - o.box.x0) / (it.box.w / len(it.text)) + 1):
+                        rest = ""  # it lies over the value's box: a part of the value's first character
             if rest and len(rest) < len(it.text):
                 box = _shrink_left(box, 1 - len(rest) / len(it.text))  # the value's share of the line
             if rest:
                 row.pieces.append(_Piece(box, rest, it.conf))
+        if row.labels:  # nothing is printed left of a label: what is there is the background's
+            x0 = row.labels[0][1].box.x0
+            row.pieces = [p for p in row.pieces if p.box.x1 > x0 + 0.5]
         out.append(row)
     return out
 
@@ -318,8 +329,8 @@ def _place_rows(kinds: list[str | None]) -> list[str | None]:
         known_after = [_ORDER.index(x) for x in kinds[i + 1:] if x in _ORDER]
         lo = max(known_before) if known_before else -1
         hi = min(known_after) if known_after else len(_ORDER)
-        if lo >= _ORDER.index("birth"):
-            out[i] = "address"  # every row after the birth date down to the number
+        if lo == _ORDER.index("address") or (lo == _ORDER.index("birth") and hi == len(_ORDER)):
+            out[i] = "address"  # every row after the birth date down to the number (unless 住址 is read below)
         elif hi - lo >= 2:
             out[i] = _ORDER[lo + 1]  # the next item not yet seen, when the rows below leave room for it
     return out
@@ -329,6 +340,13 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     num_item, cut = _number(items)
     if num_item is None:
         num_item = _number_by_label(card, items, eng)
+    elif (m := _NUM_RE.search(nz.drop_specks(num_item.text))) and len(m.group(0)) == 17:
+        # one character short: the detector's box stopped before a digit glare or a smudge made faint
+        b = num_item.box
+        pitch = b.w / 17
+        got = _probe(card, _layout_box(b.x0 - 0.5, b.y0 - 0.3, min(b.x1 + 1.3 * pitch, CARD_W_MM), b.y1 + 0.3), eng)
+        if got is not None and (m2 := _NUM_RE.search(nz.drop_specks(got.text))) and len(m2.group(0)) == 18:
+            num_item = Item(got.box, got.text, got.conf)
     if (num_item is None and not cut) or any(w in i.text for i in items for w in OTHER_TITLES):
         return None  # neither the number nor a strip of it cut off by the frame, or another document
     num_cy = num_item.box.cy if num_item is not None else max(i.box.cy for i in items)

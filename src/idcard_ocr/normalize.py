@@ -212,6 +212,8 @@ def parse_validity(text: str) -> tuple[str | None, str | None]:
     """
     s = _WS.sub("", _date_text(text))
     s = re.sub("有效期限|有效期|效期限|期限|有效", "", s)  # the label, whole or in part
+    first = re.search(r"\d", s)
+    s = s[first.start():] if first else s  # whatever precedes the first date is the label, misread or not
     m = re.search("[长長]|期", s)
     if m:
         frm = _date_of_groups(re.findall(r"\d+", s[: m.start()]))
