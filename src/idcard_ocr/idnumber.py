@@ -141,9 +141,6 @@ def repair(raw: str, birth: str | None = None) -> tuple[str, bool]:
         for i, ch in enumerate(s):
             for alt in _CONFUSABLE.get(ch, ""):
                 candidates.add(s[:i] + alt + s[i + 1:])
-    if want_birth and len(s) == 18:
-        # digits of the birth date lost under a watermark or glare: the printed birth line says what they are
-        candidates.add(s[:6] + want_birth.replace("-", "") + s[14:])
     found = [c for c in candidates if good(c)]
     if len(found) == 1:
         return found[0], True
