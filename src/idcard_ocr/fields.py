@@ -59,6 +59,7 @@ OTHER_TITLES = ("驾驶证", "行驶证", "驾驶", "机动车", "银行", "银�
 _NUM_RE = re.compile(r"[0-9OoDQIl|ZSBxX×K]{15,20}")
 _CUT_NUM_RE = re.compile(r"[0-9]{10,17}")  # most of the strip, the rest beyond the frame
 _FULL_STRIP_MM = 45.0  # a number strip shorter than this lost digits beyond the frame
+_EDGE_MM = 0.3
 _PORTRAIT_X_MM = 50.0  # right of this, above the number, is the portrait: no field text starts there
 _LEAD = "。，,.:：;；·'\"、|_-—~"  # stray marks the recognizer puts between a label and its value
 _MARKS = re.compile(r"^[\W_]+")  # ... and before a line ("。住址...", "*住址...")
@@ -95,12 +96,29 @@ def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: b
     return None, text
 
 
+def _slope(items: list[Item]) -> float:
+    """dy/dx of the card's text lines as straightened (a rough or perspective quad leaves them slanted)."""
+    s = []
+    for it in items:
+        q = it.box.quad
+        d = q[1] - q[0]
+        if it.box.w > 10 and abs(d[0]) > 1e-3:
+            s.append(float(d[1] / d[0]))
+    return float(np.median(s)) if s else 0.0
+
+
 def _rows(items: list[Item]) -> list[list[Item]]:
-    """Items grouped into text rows (top to bottom), each row left to right."""
+    """Items grouped into text rows (top to bottom, along the lines' own slant), each row left to right."""
+    k = _slope(items)
+
+    def level(it: Item) -> float:
+        return it.box.cy - k * it.box.cx
+
     rows: list[list[Item]] = []
-    for it in sorted(items, key=lambda i: i.box.cy):
-        h = it.box.y1 - it.box.y0
-        if rows and abs(it.box.cy - np.mean([r.box.cy for r in rows[-1]])) < 0.45 * h:
+    for it in sorted(items, key=level):
+        h = (it.box.y1 - it.box.y0) / np.sqrt(1 + k * k) - abs(k) * it.box.w  # the line's own height
+        h = max(h, 0.5 * (it.box.y1 - it.box.y0))
+        if rows and abs(level(it) - np.mean([level(r) for r in rows[-1]])) < 0.45 * h:
             rows[-1].append(it)
         else:
             rows.append([it])
@@ -125,7 +143,10 @@ def _dedupe(boxes: list[Box]) -> list[Box]:
 
 def _recognize(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -> list[Item]:
     """Every line on the card, recognized in one batch (lines already read are not read again)."""
-    lines = [b for b in _dedupe(boxes) if b.w > 1.5 and b.y1 > 0 and b.x1 > 0]
+    # A line touching the straightened card's left or right edge is background beside it (or cut by a quad
+    # off the card): what it reads is no field. One touching the top or bottom may be a row the quad cut:
+    # kept, and counted against this quad (cut_fields).
+    lines = [b for b in _dedupe(boxes) if b.w > 1.5 and b.x0 > _EDGE_MM and b.x1 < CARD_W_MM - _EDGE_MM]
     todo = [b for b in lines if id(b) not in known]
     got = dict(known)
     got.update({id(b): r for b, r in zip(todo, eng.recognize([crop(card, b) for b in todo]))})
@@ -256,6 +277,12 @@ def _probe(card: np.ndarray, box: Box, eng: Engine) -> _Piece | None:
     text, score = eng.recognize([crop(card, tight)])[0]
     text = text.replace(" ", "").strip(nz.SPECKS)
     return _Piece(tight, text, score) if any(ch.isalnum() for ch in text) else None  # dust reads as dots
+
+
+def cut_fields(ct: CardText) -> int:
+    """Fields whose box touches the top or bottom of the straightened card: a quad that cut a row."""
+    return sum(f.quad[:, 1].min() <= _EDGE_MM * PX_PER_MM or f.quad[:, 1].max() >= CANON_H - _EDGE_MM * PX_PER_MM
+               for f in ct.fields.values())
 
 
 def read_side(

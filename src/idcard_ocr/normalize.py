@@ -214,7 +214,7 @@ def parse_validity(text: str) -> tuple[str | None, str | None]:
     s = re.sub("有效期限|有效期|效期限|期限|有效", "", s)  # the label, whole or in part
     first = re.search(r"\d", s)
     s = s[first.start():] if first else s  # whatever precedes the first date is the label, misread or not
-    m = re.search("[长長]|期", s)
+    m = re.search(r"[长長]|(?<=[\d\-‐‑‒–—―−一~〜～_至])期", s)  # 长期; 期 alone only where 长 was lost after the dash
     if m:
         frm = _date_of_groups(re.findall(r"\d+", s[: m.start()]))
         return (frm.isoformat() if frm else None), LONG_TERM
@@ -222,6 +222,10 @@ def parse_validity(text: str) -> tuple[str | None, str | None]:
     joined = "".join(groups)
     if len(joined) == 16:  # dots and dash lost or not
         a, b = _date_of_groups([joined[:8]]), _date_of_groups([joined[8:]])
+        if a and b:
+            return a.isoformat(), b.isoformat()
+    if len(joined) == 17:  # the dash read as a digit (1, 一 -> 1) between the two dates
+        a, b = _date_of_groups([joined[:8]]), _date_of_groups([joined[9:]])
         if a and b:
             return a.isoformat(), b.isoformat()
     for k in range(1, len(groups)):  # unpadded groups: find where the first date ends

@@ -15,7 +15,7 @@ from . import normalize as nz
 from .boxes import quad_list, to_boxes
 from .decode import Decoded, decode_with_meta
 from .engine import Engine, get_engine
-from .fields import CardText, read_side, warp_quad_back
+from .fields import CardText, cut_fields, read_side, warp_quad_back
 from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
 from .layout import CANON_H, CANON_W, GREEN_A, REFIT_TOLERANCE_MM
 from .locate import (
@@ -137,19 +137,30 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
             best = (q2, card, boxes, f2, {})
         # The layout only improved the quad: whether this is a card is for its labels and content to say.
         # A refit led astray (a watermark taken for the number strip) falls back to the outline as found.
+        # Of the two, the one whose read holds more of the side's fields (a refit that cut off the top row).
         tries = [(*best[:3], best[4])] if best[0] is not quad else []
+        got: tuple[np.ndarray, CardText, np.ndarray, Fitness] | None = None
         for q, card, boxes, known in [*tries, (quad, None, h.boxes, h.known)]:
             if not card_shaped(q) or inside_fraction(q, img.shape) < 0.6:
                 continue
             ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
-            if ct is not None:
+            if ct is not None and (got is None or _held(ct) > _held(got[1])):
                 f = best[3] if q is best[0] else h.fit
-                return q, ct, snap_to_edges(img, q), (f.anchors, -f.residual_mm)
+                got = (q, ct, snap_to_edges(img, q), (f.anchors, -f.residual_mm))
+            if got is not None and _held(got[1]) >= len(FRONT_FIELDS if h.side == "front" else BACK_FIELDS):
+                break
+        if got is not None:
+            return got
     if hyps and {"number", "temp_title"} & set(hyps[0].keys) and _green(straighten(img, quad)):
         # A green card with a whole ID number or the temporary title that does not fit the resident layout: a
         # temporary card, read later by its labels (othertypes.py) once the checks have typed it.
         return quad, CardText("front", hyps[0].flipped), snap_to_edges(img, quad), (0, -float("inf"))
     return None
+
+
+def _held(ct: CardText) -> float:
+    """How much of its side a read holds: its fields, a field on a row the quad cut counting half."""
+    return len(ct.fields) - 0.5 * cut_fields(ct)
 
 
 def _settled(f: Fitness, side: str) -> bool:
