@@ -22,7 +22,7 @@ from . import normalize as nz
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, repair
-from .layout import CANON_H, CANON_W, CARD_W_MM, PX_PER_MM
+from .layout import BACK_ANCHORS, CANON_H, CANON_W, CARD_W_MM, FRONT_ANCHORS, PX_PER_MM
 
 
 @dataclass
@@ -39,6 +39,9 @@ class CardText:
     fields: dict[str, ReadField] = field(default_factory=dict)
     number_repaired: bool = False
     title: str = ""  # the back's title lines as read (居民身份证, or another card type's title)
+    # The key line's length against the layout's (number strip, or a title): near 1 when the quad is the
+    # card's outline, far from it when the quad took in more (the screen around a card) or less.
+    scale: float | None = None
 
 
 Known = dict[int, tuple[str, float]]  # id(box) -> text already recognized (the key lines)
@@ -404,6 +407,8 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
         # a repaired number is the only consistent candidate, yet less certain than one read clean
         f["number"] = _field(piece, number, (1.0 if len(number) == 18 else 0.5) * (0.8 if repaired else 1.0))
         out.number_repaired = repaired
+        if len(raw) >= 18:
+            out.scale = num_item.box.w / (FRONT_ANCHORS["number_x1"] - FRONT_ANCHORS["number_x0"])
         if "birth" not in f and (born := birth_of(number)):
             # a date line the rows did not place (perspective, a bent card): the one that is the number's
             for r in rows:
@@ -538,6 +543,10 @@ def _read_back(items: list[Item]) -> CardText | None:
     if (not titled and not vfrom) or any(w in i.text for i in items for w in OTHER_TITLES):
         return None
     out = CardText("back", False, title=title)
+    for it in sorted(items, key=lambda i: -i.box.w):
+        for text, key in (("居民身份证", "title2"), ("中华人民共和国", "title1")):
+            if text in it.text and out.scale is None:
+                out.scale = it.box.w / (BACK_ANCHORS[f"{key}_x1"] - BACK_ANCHORS[f"{key}_x0"])
     f = out.fields
     # Authority: the row labelled 签发机关, else the row just above the validity that names a police office.
     auth_row = next((r for r in rows if r.key == "authority"), None)

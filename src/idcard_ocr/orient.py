@@ -81,10 +81,12 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
     if len(lines) < 2:
         return []
     plain = to_boxes(lines, False)
-    # The widest lines first; then a few more, where a watermark or glare hid the number but not its label.
-    cand = sorted(
+    # The widest lines first; then a few as short as the number's label (公民身份号码, ~17 mm), which says
+    # front where a watermark or glare hid the number strip itself.
+    wide = sorted(
         (i for i, b in enumerate(plain) if b.w > 12 and b.w > 3.5 * (b.y1 - b.y0)), key=lambda i: -plain[i].w
-    )[: 2 * _KEY_CANDIDATES]
+    )
+    cand = wide[:_KEY_CANDIDATES] + [i for i in wide[_KEY_CANDIDATES:] if plain[i].w < 25][:_KEY_CANDIDATES]
     if not cand:
         return []
     crops = [crop(card, plain[i]) for i in cand]

@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
 _MAX_OUTLINES = 3  # outline candidates tried before placing cards from key lines
-_LOST_MM = 8.0  # anchors this far off (twice a print's ±4 mm) after refitting: the quad is not the card's outline
+# A key line this much shorter or longer than printed (text is printed within ±10 %): the quad is not the
+# card's outline (the screen around it, a page), so the cards are placed by their key lines too.
+_SCALE = (0.8, 1.25)
 _MIN_RANKED = 4  # anchors a fit needs before its distance from the layout can rank it
 _SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
 
@@ -104,8 +106,9 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
     how well the layout fits there (to choose between nested outlines: a card and the screen showing it).
     """
     support: Callable[[np.ndarray], float] | None = None
-    hyps = hypotheses(straighten(img, quad), eng)
-    if not hyps and img.ndim == 3:
+    lines = detect_lines(straighten(img, quad), eng)
+    hyps = hypotheses(straighten(img, quad), eng, lines)
+    if not hyps and len(lines) < 3 and img.ndim == 3:
         # A screen's colour moire can hide every line from the detector; in grey its stripes mostly cancel.
         gray = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
         return read_quad(gray, quad, eng) if hypotheses(straighten(gray, quad), eng) else None
@@ -158,6 +161,11 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
     return None
 
 
+def _true_scale(ct: CardText) -> bool:
+    """The key line is as long as printed: the quad is the card's outline, not the screen or page around it."""
+    return ct.scale is None or _SCALE[0] < ct.scale < _SCALE[1]
+
+
 def _held(ct: CardText) -> float:
     """How much of its side a read holds: its fields, a field on a row the quad cut counting half."""
     return len(ct.fields) - 0.5 * cut_fields(ct)
@@ -192,8 +200,8 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
             hit = next((i for i, o in enumerate(quads) if _overlaps(q, [o])), None)
-            if hit is not None and _settled(fitness[hit], found[hit][1].side):
-                continue  # that card already sits on the layout: an overlapping outline cannot do better
+            if hit is not None and (_settled(fitness[hit], found[hit][1].side) or _true_scale(found[hit][1])):
+                continue  # that card's quad is its outline: an overlapping one cannot do better
             if hit is None and quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
                 continue  # a second card (the other side on a copy) is the same size as the first
             got = read_quad(img, q, eng)
@@ -220,7 +228,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
         timings["second_card_ms"] = (time.perf_counter() - t) * 1000
-    if not found or min(f[1] for f in fitness) < -_LOST_MM:
+    if not found or not all(_true_scale(ct) for _, ct in found):
         # No card, or one whose outline is not the card's (a screen around it): place cards by their key lines
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
