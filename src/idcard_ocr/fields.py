@@ -407,8 +407,9 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
         # a repaired number is the only consistent candidate, yet less certain than one read clean
         f["number"] = _field(piece, number, (1.0 if len(number) == 18 else 0.5) * (0.8 if repaired else 1.0))
         out.number_repaired = repaired
-        if len(raw) >= 18:
-            out.scale = num_item.box.w / (FRONT_ANCHORS["number_x1"] - FRONT_ANCHORS["number_x0"])
+        if len(raw) >= 18:  # (the strip's share of a line its label merged into)
+            share = len(raw) / max(len(num_item.text), len(raw))
+            out.scale = share * num_item.box.w / (FRONT_ANCHORS["number_x1"] - FRONT_ANCHORS["number_x0"])
         if "birth" not in f and (born := birth_of(number)):
             # a date line the rows did not place (perspective, a bent card): the one that is the number's
             for r in rows:
