@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 ImageInput = bytes | bytearray | str | os.PathLike | np.ndarray
 _MAX_OUTLINES = 3  # outline candidates tried before placing cards from key lines
+_LOST_MM = 8.0  # anchors this far off (twice a print's ±4 mm) after refitting: the quad is not the card's outline
 # A key line this much shorter or longer than printed (text is printed within ±10 %): the quad is not the
 # card's outline (the screen around it, a page), so the cards are placed by their key lines too.
 _SCALE = (0.8, 1.25)
@@ -200,7 +201,8 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
             hit = next((i for i, o in enumerate(quads) if _overlaps(q, [o])), None)
-            if hit is not None and (_settled(fitness[hit], found[hit][1].side) or _true_scale(found[hit][1])):
+            if hit is not None and (_settled(fitness[hit], found[hit][1].side)
+                                    or (_true_scale(found[hit][1]) and fitness[hit][1] > -_LOST_MM)):
                 continue  # that card's quad is its outline: an overlapping one cannot do better
             if hit is None and quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
                 continue  # a second card (the other side on a copy) is the same size as the first
@@ -228,7 +230,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
         timings["second_card_ms"] = (time.perf_counter() - t) * 1000
-    if not found or not all(_true_scale(ct) for _, ct in found):
+    if not found or not all(_true_scale(ct) and f[1] > -_LOST_MM for (_, ct), f in zip(found, fitness)):
         # No card, or one whose outline is not the card's (a screen around it): place cards by their key lines
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))

@@ -33,6 +33,7 @@ from .card import (
 CONDITIONS: list[str] = [
     "clean", "busy_background", "skew", "rot90", "rot180", "rot270", "perspective", "small", "large",
     "blur", "noise", "jpeg", "overexposed", "underexposed", "glare", "photocopy", "screen", "both_sides",
+    "shadow", "colour_copy",
     "neg_document", "neg_bank_card", "neg_desk",
 ]
 NEGATIVES = ("neg_document", "neg_bank_card", "neg_desk")
@@ -285,6 +286,17 @@ def _lighting(img: np.ndarray, rng: random.Random, strength: float = 0.12) -> No
     img *= (g * v)[..., None]
 
 
+def _cast_shadow(img: np.ndarray, rng: random.Random) -> None:
+    """The shadow of the phone or a hand over part of a normally lit scene (the card may lie in it whole)."""
+    H, W = img.shape[:2]
+    a = rng.uniform(0, 2 * math.pi)
+    xs = np.linspace(-1, 1, W, dtype=np.float32)[None, :]
+    ys = np.linspace(-1, 1, H, dtype=np.float32)[:, None]
+    d = math.cos(a) * xs + math.sin(a) * ys - rng.uniform(-0.6, 0.5)  # a soft-edged half-plane
+    inside = 1 / (1 + np.exp(-d / rng.uniform(0.03, 0.12)))
+    img *= (1 - rng.uniform(0.3, 0.5) * inside)[..., None]
+
+
 def _scene_size(rng: random.Random, portrait: bool = False,
                 long_side: tuple[int, int] = (1100, 1600)) -> tuple[int, int]:
     L = rng.randint(*long_side)
@@ -455,7 +467,8 @@ def glare_cover(spot: GlareSpot | None, boxes: dict[str, Quad]) -> float:
 def _set_truth_flags(truth: Truth, condition: str, spot: GlareSpot | None = None) -> None:
     """Risk class and quality flags as made by the condition (exact: the scene was built that way)."""
     truth.risk = "none" if condition in NEGATIVES else {
-        "photocopy": "photocopy", "both_sides": "photocopy", "screen": "screen"}.get(condition, "original")
+        "photocopy": "photocopy", "both_sides": "photocopy", "colour_copy": "photocopy",
+        "screen": "screen"}.get(condition, "original")
     truth.glare_cover = round(glare_cover(spot, truth.boxes), 3)
     truth.flags = {
         "blur": condition == "blur",
@@ -523,8 +536,21 @@ def _gray_copy(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return v * tone
 
 
+def _colour_copy(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Colour copier tone: colours kept but paler and shifted, light print washed out, dark text kept."""
+    f = img.astype(np.float32)
+    g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)[..., None]
+    f = g + (f - g) * rng.uniform(0.55, 1.0)  # the copier's gamut: less saturated
+    black, white = rng.uniform(25, 60), rng.uniform(205, 232)
+    v = np.clip((f - black) / (white - black), 0, 1) ** rng.uniform(0.8, 1.2)
+    cast = np.array([rng.uniform(0.94, 1.0) for _ in range(3)], np.float32)
+    return v * rng.uniform(215, 245) * cast
+
+
 def _photocopy(cards: list[CardImage], rng: random.Random,
-               nrng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+               nrng: np.random.Generator, colour: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+    if colour:
+        return _colour_photocopy(cards, rng, nrng)
     W = rng.randint(1040, 1130)
     H = round(W * 1.414)
     page = np.full((H, W), rng.uniform(238, 252), np.float32)
@@ -556,6 +582,44 @@ def _photocopy(cards: list[CardImage], rng: random.Random,
     page = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.4, 0.8))
     _noise(page, nrng, rng.uniform(2, 5))
     return cv2.merge([page, page, page]), hs
+
+
+def _colour_photocopy(cards: list[CardImage], rng: random.Random,
+                      nrng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One card or both sides on an A4 colour copy, photographed or scanned: the page may lie on a desk."""
+    W = rng.randint(1040, 1130)
+    H = round(W * 1.414)
+    page = np.full((H, W, 3), rng.uniform(236, 252), np.float32)
+    hs: list[np.ndarray] = []
+    card_frac = rng.uniform(0.35, 0.6)
+    area = card_frac ** 2 * (CARD_H / CARD_W) * W / H
+    centers = [(W / 2 + rng.uniform(-60, 60), H * rng.uniform(0.2, 0.45))] if len(cards) == 1 else \
+        [(W / 2 + rng.uniform(-40, 40), H * rng.uniform(0.22, 0.3)),
+         (W / 2 + rng.uniform(-40, 40), H * rng.uniform(0.55, 0.7))]
+    for card, c in zip(cards, centers):
+        h = _place(rng, (W, H), area, rng.uniform(-3, 3), center=c)
+        col = _colour_copy(card.image, rng)
+        a = card.alpha
+        edge = (a.astype(np.float32) - cv2.erode(a, np.ones((5, 5), np.uint8)).astype(np.float32)) / 255
+        col = col * (1 - 0.4 * edge)[..., None]
+        _composite(page, col, a, h)
+        hs.append(h)
+    n = int(W * H * rng.uniform(1e-5, 8e-5))
+    pts = np.c_[nrng.integers(0, W, n), nrng.integers(0, H, n)]
+    for (x, y), r in zip(pts, nrng.integers(1, 3, n)):
+        cv2.circle(page, (int(x), int(y)), int(r), tuple(float(v) for v in nrng.uniform(40, 160, 3)), -1)
+    page = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.4, 0.9))
+    _noise(page, nrng, rng.uniform(2, 4))
+    if rng.random() < 0.5:
+        return page, hs
+    # The copy photographed on a desk: the page placed in a scene, the cards' homographies follow.
+    size = _scene_size(rng, portrait=True, long_side=(1500, 2000))
+    scene = _flat_bg(rng, size)
+    hp = _place(rng, size, rng.uniform(0.55, 0.8), rng.uniform(-8, 8),
+                (rng.uniform(-5, 5), rng.uniform(-5, 5)), 0.02, card=(W, H))
+    _composite(scene, page, np.full((H, W), 255, np.uint8), hp, shadow=0.25)
+    _lighting(scene, rng, 0.12)
+    return scene, [hp @ h for h in hs]
 
 
 @lru_cache(maxsize=4)
@@ -741,10 +805,10 @@ def capture(front: CardImage | None, back: CardImage | None, condition: str, rng
                       card_type="bank_card" if condition == "neg_bank_card" else "none")
         _set_truth_flags(truth, condition)
         return Sample(img, truth, condition)
-    if condition == "both_sides":
+    if condition == "both_sides" or (condition == "colour_copy" and front is not None and back is not None):
         if front is None or back is None:
             raise ValueError("both_sides needs the front and the back")
-        scene, hs = _photocopy([front, back], rng, nrng)
+        scene, hs = _photocopy([front, back], rng, nrng, colour=condition == "colour_copy")
         img = _u8(scene)
         truth = _truth([front, back], hs, (img.shape[1], img.shape[0]))
         _set_truth_flags(truth, condition)
@@ -755,8 +819,8 @@ def capture(front: CardImage | None, back: CardImage | None, condition: str, rng
     card = cards[0] if len(cards) == 1 else (front if rng.random() < 0.6 else back)
     assert card is not None
     spot: GlareSpot | None = None
-    if condition == "photocopy":
-        scene, hs = _photocopy([card], rng, nrng)
+    if condition in ("photocopy", "colour_copy"):
+        scene, hs = _photocopy([card], rng, nrng, colour=condition == "colour_copy")
         h = hs[0]
     elif condition == "screen":
         scene, h = _screen(card, rng, nrng)
@@ -778,6 +842,8 @@ def capture(front: CardImage | None, back: CardImage | None, condition: str, rng
             _noise(scene, nrng, rng.uniform(2, 5))
         elif condition == "glare":
             spot = _glare(scene, rng, _apply_h(h, _card_corners()))
+        elif condition == "shadow":
+            _cast_shadow(scene, rng)
         _noise(scene, nrng, 1.5 if condition == "clean" else 2.5)
         if condition == "jpeg":
             scene = _jpeg(scene, rng.randint(40, 95))

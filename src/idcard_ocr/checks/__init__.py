@@ -151,7 +151,8 @@ def assess(
     medium = rk.kind if rk is not None and rk.kind in ("photocopy", "screen") else "photo"
     quads = [np.array(c.quad, np.float64) for c in cards]
     q = quality.assess_quality(reading, feats, quads, [px_per_mm(qd) for qd in quads], medium, kind.kind,
-                               side_requested, no_card_status)
+                               side_requested, no_card_status,
+                               quality.scene_brightness(img) if cards else float("nan"))
     if not cards:
         q.reasons = no_card_reasons
     w = warnings.card_warnings(reading, kind.kind, q.cut_off, today, q.covered)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from ..layout import ASPECT
@@ -18,7 +19,11 @@ from ..model import Quality, Reading
 BLUR_WIDTH = {"photo": 3.5, "photocopy": 4.6, "screen": 5.8}
 SHARP_WIDTH = 2.8  # a crisp straightened card measures 2.2-2.8 px
 OVER_CLIPPED = 0.5  # fraction of the card at >= 250 grey: the print is burnt out
-UNDER_MEDIAN = 140.0  # median grey of the card: a light card this dark is under-exposed
+UNDER_MEDIAN = 140.0  # median grey of the card: a light card this dark is under-exposed ...
+# ... when the photo's brightest part (95th percentile grey) is dim too: a card in the shadow of a phone or a
+# hand in a lit scene is not. Midway between our renderer's under-exposed scenes (at most ~115) and its
+# lit ones, shadowed included (at least ~210).
+SCENE_BRIGHT = 160.0
 # Mean lift of a field's ink towards its background (see measure.glare) from which a glare washes it out.
 # Fronts mix fonts and sizes (their unwashed lift runs higher) and need more than backs.
 GLARE_LIFT = {"front": 0.42, "back": 0.24}
@@ -59,9 +64,16 @@ def cut_off(quads: list[np.ndarray], image_size: tuple[int, int]) -> bool | None
     return False
 
 
+def scene_brightness(img: np.ndarray) -> float:
+    """The 95th percentile grey of the whole photo, on a small copy."""
+    small = cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)
+    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    return float(np.percentile(grey, 95))
+
+
 def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: list[np.ndarray],
                    px_per_mm: list[float], medium: str, card_type: str, side_requested: str,
-                   no_card_status: str) -> Quality:
+                   no_card_status: str, scene_p95: float = float("nan")) -> Quality:
     """Flags from the worst card; `medium` is the risk class (photo, photocopy, screen) for the blur limit."""
     q = Quality()
     if not per_card:
@@ -86,7 +98,7 @@ def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: li
     reasons: list[str] = []
     q.blur = None if _nan(width) else width > limit
     q.over_exposure = None if _nan(clip) else clip >= OVER_CLIPPED
-    q.under_exposure = None if _nan(median) else median < UNDER_MEDIAN
+    q.under_exposure = None if _nan(median) else bool(median < UNDER_MEDIAN and not scene_p95 >= SCENE_BRIGHT)
     # Glare is a local highlight on an otherwise fine card: a burnt-out card is over-exposed as a whole, a
     # blurred one has its thin strokes lifted everywhere, and toner on paper does not shine.
     q.glare = None if _nan(glare_excess) else (
@@ -131,9 +143,9 @@ def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: li
     if not _nan(ppm):
         f *= float(np.clip(ppm / (1.5 * MIN_PX_PER_MM), 0.3, 1.0))
     q.score = round(100 * f)
-    q.measures = {k: round(v, 4) for k, v in (("edge_width", width), ("clip_hi", clip), ("median", median),
-                                              ("glare_lift", lift), ("px_per_mm", ppm), ("cover_share", cover))
-                  if not _nan(v)}
+    q.measures = {k: round(v, 4) for k, v in (
+        ("edge_width", width), ("clip_hi", clip), ("median", median), ("scene_p95", scene_p95), ("glare_lift", lift),
+        ("px_per_mm", ppm), ("cover_share", cover)) if not _nan(v)}
     q.reasons = reasons
 
     # The 003 seed's single status, most decisive first.
