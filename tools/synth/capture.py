@@ -613,7 +613,7 @@ def _colour_photocopy(cards: list[CardImage], rng: random.Random,
     if rng.random() < 0.5:
         return page, hs
     # The copy photographed on a desk: the page placed in a scene, the cards' homographies follow.
-    size = _scene_size(rng, portrait=True, long_side=(1500, 2000))
+    size = _scene_size(rng, portrait=True, long_side=(1300, 1700))
     scene = _flat_bg(rng, size)
     hp = _place(rng, size, rng.uniform(0.55, 0.8), rng.uniform(-8, 8),
                 (rng.uniform(-5, 5), rng.uniform(-5, 5)), 0.02, card=(W, H))
