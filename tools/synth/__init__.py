@@ -38,7 +38,7 @@ def make_sample(seed: int, condition: str, *, layout: str = "plain") -> Sample:
     rng = random.Random(seed)
     identity = random_identity(rng)
     front = back = None
-    if condition == "both_sides" or (condition == "colour_copy" and rng.random() < 0.5):
+    if condition in ("both_sides", "two_cards") or (condition == "colour_copy" and rng.random() < 0.5):
         front, back = render_front(identity, rng, jitter), render_back(identity, rng, jitter)
     elif condition not in NEGATIVES:
         if rng.random() < 0.6:

@@ -33,7 +33,7 @@ from .card import (
 CONDITIONS: list[str] = [
     "clean", "busy_background", "skew", "rot90", "rot180", "rot270", "perspective", "small", "large",
     "blur", "noise", "jpeg", "overexposed", "underexposed", "glare", "photocopy", "screen", "both_sides",
-    "shadow", "colour_copy",
+    "shadow", "colour_copy", "two_cards",
     "neg_document", "neg_bank_card", "neg_desk",
 ]
 NEGATIVES = ("neg_document", "neg_bank_card", "neg_desk")
@@ -547,6 +547,25 @@ def _colour_copy(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return v * rng.uniform(215, 245) * cast
 
 
+def _two_photos(cards: list[CardImage], rng: random.Random,
+                nrng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Both sides of a card, two cards lying side by side on a desk, each turned its own way."""
+    size = _scene_size(rng, long_side=(1400, 1700))
+    W, H = size
+    scene = _busy_bg(rng, nrng, size) if rng.random() < 0.3 else _flat_bg(rng, size)
+    hs = []
+    for i, card in enumerate(cards):
+        angle = rng.choice((0, 0, 90, 180, 270)) + rng.uniform(-12, 12)
+        center = (W * (0.27 + 0.46 * i) + rng.uniform(-20, 20), H * rng.uniform(0.42, 0.58))
+        # a card turned 90 degrees stands taller than wide: smaller, to stay in its half
+        area = rng.uniform(0.09, 0.13) if round(angle / 90) % 2 == 0 else rng.uniform(0.07, 0.09)
+        h = _place(rng, size, area, angle, (rng.uniform(-5, 5), rng.uniform(-5, 5)), 0.02, center=center)
+        _composite(scene, card.image, card.alpha, h, shadow=rng.uniform(0.15, 0.35))
+        hs.append(h)
+    _lighting(scene, rng, 0.15)
+    return scene, hs
+
+
 def _photocopy(cards: list[CardImage], rng: random.Random,
                nrng: np.random.Generator, colour: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
     if colour:
@@ -805,10 +824,14 @@ def capture(front: CardImage | None, back: CardImage | None, condition: str, rng
                       card_type="bank_card" if condition == "neg_bank_card" else "none")
         _set_truth_flags(truth, condition)
         return Sample(img, truth, condition)
-    if condition == "both_sides" or (condition == "colour_copy" and front is not None and back is not None):
+    if condition in ("both_sides", "two_cards") or (condition == "colour_copy" and front and back):
         if front is None or back is None:
-            raise ValueError("both_sides needs the front and the back")
-        scene, hs = _photocopy([front, back], rng, nrng, colour=condition == "colour_copy")
+            raise ValueError(f"{condition} needs the front and the back")
+        if condition == "two_cards":
+            scene, hs = _two_photos([front, back], rng, nrng)
+            _noise(scene, nrng, 2.0)
+        else:
+            scene, hs = _photocopy([front, back], rng, nrng, colour=condition == "colour_copy")
         img = _u8(scene)
         truth = _truth([front, back], hs, (img.shape[1], img.shape[0]))
         _set_truth_flags(truth, condition)
