@@ -62,8 +62,8 @@ def _pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
-def run_one(cond: str, seed: int, eng: Any) -> dict[str, Any]:
-    s = make_sample(seed, cond)
+def run_one(cond: str, seed: int, eng: Any, layout: str = "plain") -> dict[str, Any]:
+    s = make_sample(seed, cond, layout=layout)
     data = as_upload(s)
     t = time.perf_counter()
     read_detailed(data, engine=eng, checks=False)  # the plain read: fields only
@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=BENCH_SEED)
     ap.add_argument("--conditions", default="", help="comma-separated subset (default: all and the variants)")
     ap.add_argument("--out", type=Path, default=OUT / "risk.json")
+    ap.add_argument("--layout", default="plain", help="renderer layout: varied is never used in training (held out)")
     args = ap.parse_args(argv)
     conds = [c for c in args.conditions.split(",") if c] or ALL
     eng = warm_up()
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for i in range(args.n):  # interleave conditions so machine load drifts hit all alike
         for cond in conds:  # a condition's seeds depend on its place in the full list: subsets repeat images
-            rows.append(run_one(cond, args.seed + ALL.index(cond) * 10_000 + i, eng))
+            rows.append(run_one(cond, args.seed + ALL.index(cond) * 10_000 + i, eng, args.layout))
     summary = summarize(rows)
     by_cond = defaultdict(list)
     for r in rows:
@@ -277,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     report(summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    out = {"seed": args.seed, "n": args.n, "conditions": conds, "run_s": round(time.perf_counter() - t0, 1),
+    out = {"seed": args.seed, "n": args.n, "layout": args.layout, "conditions": conds,
+           "run_s": round(time.perf_counter() - t0, 1),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
            "summary": summary, "rows": rows}
     args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False, default=str))
