@@ -29,7 +29,7 @@ from tools.synth import CONDITIONS, NEGATIVES, VARIANTS, as_upload, make_sample
 TRAIN_SEED = 31_000_000
 OUT = Path(__file__).resolve().parents[1] / "src" / "idcard_ocr" / "data" / "risk_model.json"
 # Images per condition: n for the ordinary photo conditions, more for the rarer classes.
-EXTRA = {"photocopy": 2, "both_sides": 1, "colour_copy": 2, "copy_photo": 2, "screen": 5, "edited": 4, "temporary": 3}
+EXTRA = {"photocopy": 2, "both_sides": 1, "copy_photo": 2, "screen": 5, "edited": 4, "temporary": 3}
 L2 = 0.02
 ORIGINAL_WEIGHT = 2.0
 SCREEN_WEIGHT = 3.0
