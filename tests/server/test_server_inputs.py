@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import ipaddress
+import socket
 
 import httpx
 import pytest
@@ -65,6 +66,17 @@ def test_data_uri() -> None:
         ("fd00:ec2::254", False),
         ("::ffff:127.0.0.1", False),
         ("224.0.0.1", False),
+        # IPv6 spellings of an IPv4 address are judged by the address they carry (issue 10)
+        ("64:ff9b::169.254.169.254", False),  # NAT64
+        ("64:ff9b::8.8.8.8", True),
+        ("64:ff9b:1::a9fe:a9fe", False),  # NAT64 local-use
+        ("2002:a9fe:a9fe::", False),  # 6to4 of 169.254.169.254
+        ("2002:0808:0808::1", True),  # 6to4 of 8.8.8.8
+        ("::127.0.0.1", False),  # IPv4-compatible
+        ("::ffff:0:127.0.0.1", False),  # IPv4-translated
+        ("::ffff:0:10.0.0.1", False),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo (its client is 192.0.2.45, documentation)
+        ("fec0::1", False),  # site-local
     ],
 )
 def test_address_is_public(address: str, public: bool) -> None:
@@ -115,6 +127,29 @@ def _fetch_kind(url: str, transport: httpx.AsyncBaseTransport | None = None, **s
 )
 def test_ssrf_refused_before_connecting(url: str) -> None:
     assert _fetch_kind(url, NoNetwork()) is Kind.URL_REFUSED
+
+
+@pytest.mark.parametrize("url", [
+    "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "http://[2002:a9fe:a9fe::1]/", "http://[::127.0.0.1]/",
+    "http://[::ffff:0:127.0.0.1]/", "http://[fec0::1]/", "http://127.0.0.1./card.jpg",
+])
+def test_ipv6_spellings_and_trailing_dots_refused(url: str) -> None:
+    assert _fetch_kind(url, NoNetwork()) is Kind.URL_REFUSED
+
+
+def test_a_literal_address_with_a_trailing_dot_is_pinned_without_a_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dns(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a DNS lookup for a literal address")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=PNG)
+
+    assert _fetch("http://127.0.0.1.:9/card.png", httpx.MockTransport(handler), url_allowlist=["127.0.0.1"]) == PNG
+    assert seen[0].url.host == "127.0.0.1"  # connects to the address checked, not the dotted name
 
 
 def test_public_address_fetched_and_pinned() -> None:

@@ -166,9 +166,34 @@ async def image_from_string(request: Request, text: Any, *, urls: bool = True, d
 # ---- URL fetching ----
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: judged by that address.
+_EMBEDS_V4 = tuple(ipaddress.IPv6Network(n) for n in (
+    "::ffff:0:0/96",  # IPv4-mapped
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+    "::/96",  # IPv4-compatible (deprecated, still routed by some stacks)
+    "64:ff9b::/96",  # NAT64 well-known prefix
+    "64:ff9b:1::/48",  # NAT64 local-use prefix
+))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for: mapped, compatible, NAT64, 6to4, Teredo (both ends)."""
+    out = [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)] if any(ip in n for n in _EMBEDS_V4) else []
+    if ip.sixtofour is not None:
+        out.append(ip.sixtofour)
+    if ip.teredo is not None:
+        out.extend(ip.teredo)
+    return out
+
+
 def address_is_public(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """A public unicast address; an IPv6 address that embeds an IPv4 one is judged by what it embeds."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:  # fec0::/10: deprecated, yet routed inside some networks
+            return False
+        inner = embedded_ipv4(ip)
+        if inner:
+            return all(address_is_public(v4) for v4 in inner)
     return ip.is_global and not ip.is_multicast
 
 
@@ -223,8 +248,8 @@ class UrlFetcher:
         if host not in self._allowed_hosts and not all(self._address_allowed(ip) for ip in addresses):
             raise ApiError(Kind.URL_REFUSED, detail="address")
         ip = addresses[0]
-        if str(ip) == host:
-            return url, {}, {}
+        if str(ip) == host:  # a literal address ("127.0.0.1." included): connect to it as checked, no lookup
+            return (url if url.host == host else url.copy_with(host=host)), {}, {}
         extensions: dict[str, Any] = {"sni_hostname": host} if url.scheme == "https" else {}
         return url.copy_with(host=str(ip)), {"Host": url.netloc.decode("ascii")}, extensions
 
