@@ -21,8 +21,9 @@ from typing import Any
 
 import anyio
 import httpx
-from fastapi import HTTPException, Request
+from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException  # what Request.form() raises (FastAPI's is a subclass)
 from starlette.formparsers import MultiPartException
 from starlette.types import Message
 
@@ -63,6 +64,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(Kind.BAD_BODY, detail="invalid JSON") from exc
+    except RecursionError as exc:  # '[' * 100000: nesting no request of ours needs
+        raise ApiError(Kind.BAD_BODY, detail="JSON nested too deeply") from exc
     if not isinstance(value, dict):
         raise ApiError(Kind.BAD_BODY, detail="JSON body is not an object")
     return value
