@@ -65,6 +65,7 @@ def create_app(
         version="0.1.0",
         summary="Offline reader for the Chinese resident ID card, with drop-in vendor APIs",
         lifespan=lifespan,
+        redirect_slashes=False,  # its 307 would build Location from the client's Host header
     )
     app.state.settings = settings
     app.state.runner = runner
