@@ -174,3 +174,25 @@ def test_sample_command() -> None:
     assert r["side"] == "front"
     assert set(r["fields"]) == set(FRONT_FIELDS)
     assert r["checks"]["checksum"] is True
+
+
+def test_any_file_name_is_printed_literally_and_the_run_goes_on(tmp_path: Path) -> None:
+    """Names with rich markup or a newline, a FIFO, and a good image (issue 10): one error line per bad file."""
+    d = tmp_path / "odd"
+    (d / "a[").mkdir(parents=True)
+    sample = resources.files("idcard_ocr") / "data" / "sample_front.jpg"
+    (d / "good.jpg").write_bytes(sample.read_bytes())
+    bad = ["a[/b].jpg", "[blink]x.jpg", "new\nline.jpg"]
+    for name in bad:
+        (d / name).write_bytes(b"not an image\n" * 10)
+    os.mkfifo(d / "fifo.jpg")
+    r = _run("read", str(d), "--workers", "2", timeout=120)
+    assert r.returncode == 1
+    assert set(_records(r.stdout)) == {str(d / "good.jpg")}
+    errors = _message_lines(r.stderr)
+    assert len(errors) == len(bad) + 1, errors  # one line each, the newline in a name included
+    for name in [*bad, "fifo.jpg"]:
+        literal = str(d / name).replace("\n", "\\n")
+        assert any(literal in ln for ln in errors), (name, errors)
+    assert any("not a regular file" in ln for ln in errors)
+    assert "Warning" not in r.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Read Chinese resident ID cards, offline.")
@@ -24,7 +26,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".g
 def _expand(paths: list[Path]) -> Iterator[Path]:
     for p in paths:
         if p.is_dir():
-            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            # (non-regular files with an image's name are passed on: _read_one reports them)
+            yield from sorted(f for f in p.rglob("*") if not f.is_dir() and f.suffix.lower() in IMAGE_SUFFIXES)
         else:
             yield p
 
@@ -57,6 +60,9 @@ def _read_one(path: str, portrait_dir: str | None = None, card_dir: str | None =
     from .errors import IdCardOcrError
     from .pipeline import read_detailed
 
+    warnings.simplefilter("ignore")  # library warnings (Pillow's, say) are not the user's business: errors are
+    if not Path(path).is_file():  # a FIFO or a device would block or stream forever
+        return {"file": path, "error": "not a regular file"}
     try:
         d = read_detailed(Path(path))
         if portrait_dir or card_dir:
@@ -94,7 +100,11 @@ def read(
     portrait: Annotated[Path | None, typer.Option("--portrait", help="Save each portrait crop here")] = None,
     card: Annotated[Path | None, typer.Option("--card", help="Save each straightened card here")] = None,
 ) -> None:
-    """Recognize images and write one JSON line per image to stdout."""
+    """Recognize images and write one JSON line per image to stdout.
+
+    Exit code: 0 when every image was read, 1 when some could not be (one error line each on stderr), 2 when
+    no image file was given or found.
+    """
     for folder in (portrait, card):
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
@@ -122,12 +132,18 @@ def read(
         raise typer.Exit(1)
 
 
+def _literal(text: str) -> str:
+    """A file name or message on one line as it is: control characters (a newline in a name) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _emit(results: Iterator[dict[str, Any]], progress: Progress, task: Any) -> int:
     failed = 0
     for rec in results:
         if "error" in rec:
             failed += 1
-            _err.print(f"[red]error:[/] {rec['file']}: {rec['error']}", highlight=False)
+            _err.print(f"[red]error:[/] {escape(_literal(rec['file']))}: {escape(_literal(rec['error']))}",
+                       highlight=False)
         else:
             sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
             sys.stdout.flush()
