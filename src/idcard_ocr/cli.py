@@ -168,11 +168,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080)")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: one per core)")] = None,
+    log_level: Annotated[str, typer.Option(help="critical, error, warning, info, debug or trace")] = "info",
 ) -> None:
     """Start the HTTP server: our /v1 API and the vendor-compatible routes."""
     from .server.app import serve as run
 
-    run(host, port, workers)
+    run(host, port, workers, log_level.lower())
 
 
 if __name__ == "__main__":

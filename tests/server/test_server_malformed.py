@@ -45,3 +45,14 @@ def test_a_trailing_slash_is_not_redirected_to_the_clients_host(client: TestClie
     assert not 300 <= r.status_code < 400 and "location" not in r.headers
     if route != "/api/predict/idcard_ocr":  # (a PAI-EAS service name may hold slashes: its own route answers)
         assert r.status_code == 404
+
+
+def test_access_log_drops_query_strings() -> None:
+    import logging
+
+    from idcard_ocr.server.app import DropQuery
+
+    rec = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                            ("127.0.0.1:5000", "POST", "/v1/idcard?id=110101199003070012", "1.1", 200), None)
+    assert DropQuery().filter(rec)
+    assert rec.getMessage() == '127.0.0.1:5000 - "POST /v1/idcard HTTP/1.1" 200'

@@ -80,7 +80,19 @@ def create_app(
     return app
 
 
-def serve(host: str | None = None, port: int | None = None, workers: int | None = None) -> None:
+class DropQuery(logging.Filter):
+    """uvicorn's access log without query strings: a client may put a citizen's number there (?id=...)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            args = list(record.args)
+            args[2] = args[2].split("?", 1)[0]
+            record.args = tuple(args)
+        return True
+
+
+def serve(host: str | None = None, port: int | None = None, workers: int | None = None,
+          log_level: str = "info") -> None:
     """Run the server under uvicorn: one process per core unless told, models warmed before each serves."""
     import copy
     import os
@@ -94,7 +106,10 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
     # onnxruntime threads per engine (read by idcard_ocr.engine): share the cores among the workers
     os.environ.setdefault(ENV_PREFIX + "THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)  # applied in every worker process
-    log_config["loggers"]["idcard_ocr"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    log_config["loggers"]["idcard_ocr"] = {"handlers": ["default"], "level": log_level.upper()
+                                           if log_level != "trace" else "DEBUG", "propagate": False}
+    log_config.setdefault("filters", {})["drop_query"] = {"()": "idcard_ocr.server.app.DropQuery"}
+    log_config["handlers"]["access"]["filters"] = ["drop_query"]
     uvicorn.run(
         "idcard_ocr.server.app:create_app",
         factory=True,
@@ -103,4 +118,5 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
         workers=workers,
         timeout_graceful_shutdown=30,
         log_config=log_config,
+        log_level=log_level,
     )
