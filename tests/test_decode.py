@@ -362,3 +362,10 @@ def test_corrupted_png_only_raises_image_errors(cut: int) -> None:
     data[min(cut, len(data) - 1)] ^= 0xFF
     with contextlib.suppress(ImageError):
         decode(bytes(data))
+
+
+def test_an_ndarray_subclass_is_read_as_its_array() -> None:
+    # np.matrix once raised a bare ValueError from its own indexing rules (issue 10)
+    m = np.matrix(np.full((300, 400), 128, np.uint8))
+    out = decode(m)
+    assert out.shape == (300, 400, 3) and out.dtype == np.uint8 and int(out[0, 0, 0]) == 128

@@ -335,6 +335,7 @@ def _scale_to_u8(a: np.ndarray) -> np.ndarray:
 
 
 def _from_array(a: np.ndarray, *, min_side: int, max_side: int, max_pixels: int) -> Decoded:
+    a = np.asarray(a)  # subclasses (np.matrix) index unlike arrays: read them as the plain array they hold
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or a.size == 0:
