@@ -566,26 +566,44 @@ def _two_photos(cards: list[CardImage], rng: random.Random,
     return scene, hs
 
 
+Span = tuple[float, float]
+
+
+def _page(rng: random.Random, n: int, tone: Span, frac: Span, dx: Span, ys: tuple[Span, Span, Span]
+          ) -> tuple[int, int, float, float, list[tuple[float, float]]]:
+    """An A4 page for a copy: its size, paper tone, each card's area and centre (one card, or two stacked).
+
+    dx: how far a card may sit off the middle (one card, two cards); ys: the height of one card's centre, of
+    the upper and of the lower of two (fractions of the page)."""
+    W = rng.randint(1040, 1130)
+    H = round(W * 1.414)
+    t = rng.uniform(*tone)
+    card_frac = rng.uniform(*frac)  # enlarged copies are common
+    area = card_frac ** 2 * (CARD_H / CARD_W) * W / H
+    if n == 1:
+        centers = [(W / 2 + rng.uniform(-dx[0], dx[0]), H * rng.uniform(*ys[0]))]
+    else:
+        centers = [(W / 2 + rng.uniform(-dx[1], dx[1]), H * rng.uniform(*y)) for y in ys[1:]]
+    return W, H, t, area, centers
+
+
+def _copied_edge(alpha: np.ndarray) -> np.ndarray:
+    """The card's edge, as a copier prints it: a thin outline (0..1)."""
+    return (alpha.astype(np.float32) - cv2.erode(alpha, np.ones((5, 5), np.uint8)).astype(np.float32)) / 255
+
+
 def _photocopy(cards: list[CardImage], rng: random.Random,
                nrng: np.random.Generator, colour: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
     if colour:
         return _colour_photocopy(cards, rng, nrng)
-    W = rng.randint(1040, 1130)
-    H = round(W * 1.414)
-    page = np.full((H, W), rng.uniform(238, 252), np.float32)
+    W, H, tone, area, centers = _page(rng, len(cards), (238, 252), (0.48, 0.6), (40, 30),
+                                        ((0.22, 0.45), (0.24, 0.3), (0.64, 0.72)))
+    page = np.full((H, W), tone, np.float32)
     hs: list[np.ndarray] = []
-    card_frac = rng.uniform(0.48, 0.6)  # enlarged copies are common
-    area = card_frac ** 2 * (CARD_H / CARD_W) * W / H
-    centers = [(W / 2 + rng.uniform(-40, 40), H * rng.uniform(0.22, 0.45))] if len(cards) == 1 else \
-        [(W / 2 + rng.uniform(-30, 30), H * rng.uniform(0.24, 0.3)),
-         (W / 2 + rng.uniform(-30, 30), H * rng.uniform(0.64, 0.72))]
     for card, c in zip(cards, centers):
         h = _place(rng, (W, H), area, rng.uniform(-2, 2), center=c)
-        grey = _gray_copy(card.image, rng)
-        # The card's edge copies as a thin grey outline.
+        grey = _gray_copy(card.image, rng) * (1 - 0.45 * _copied_edge(card.alpha))
         a = card.alpha
-        edge = (a.astype(np.float32) - cv2.erode(a, np.ones((5, 5), np.uint8)).astype(np.float32)) / 255
-        grey = grey * (1 - 0.45 * edge)
         scene3 = cv2.merge([page, page, page])
         _composite(scene3, cv2.merge([grey, grey, grey]), a, h)
         page = np.ascontiguousarray(scene3[..., 0])
@@ -606,22 +624,14 @@ def _photocopy(cards: list[CardImage], rng: random.Random,
 def _colour_photocopy(cards: list[CardImage], rng: random.Random,
                       nrng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
     """One card or both sides on an A4 colour copy, photographed or scanned: the page may lie on a desk."""
-    W = rng.randint(1040, 1130)
-    H = round(W * 1.414)
-    page = np.full((H, W, 3), rng.uniform(236, 252), np.float32)
+    W, H, tone, area, centers = _page(rng, len(cards), (236, 252), (0.35, 0.6), (60, 40),
+                                        ((0.2, 0.45), (0.22, 0.3), (0.55, 0.7)))
+    page = np.full((H, W, 3), tone, np.float32)
     hs: list[np.ndarray] = []
-    card_frac = rng.uniform(0.35, 0.6)
-    area = card_frac ** 2 * (CARD_H / CARD_W) * W / H
-    centers = [(W / 2 + rng.uniform(-60, 60), H * rng.uniform(0.2, 0.45))] if len(cards) == 1 else \
-        [(W / 2 + rng.uniform(-40, 40), H * rng.uniform(0.22, 0.3)),
-         (W / 2 + rng.uniform(-40, 40), H * rng.uniform(0.55, 0.7))]
     for card, c in zip(cards, centers):
         h = _place(rng, (W, H), area, rng.uniform(-3, 3), center=c)
-        col = _colour_copy(card.image, rng)
-        a = card.alpha
-        edge = (a.astype(np.float32) - cv2.erode(a, np.ones((5, 5), np.uint8)).astype(np.float32)) / 255
-        col = col * (1 - 0.4 * edge)[..., None]
-        _composite(page, col, a, h)
+        col = _colour_copy(card.image, rng) * (1 - 0.4 * _copied_edge(card.alpha))[..., None]
+        _composite(page, col, card.alpha, h)
         hs.append(h)
     n = int(W * H * rng.uniform(1e-5, 8e-5))
     pts = np.c_[nrng.integers(0, W, n), nrng.integers(0, H, n)]
