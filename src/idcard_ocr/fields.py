@@ -317,16 +317,21 @@ def _number(items: list[Item]) -> tuple[Item | None, bool]:
     return (max(whole, key=lambda i: i.box.cy) if whole else None), cut
 
 
+def _strip_at(card: np.ndarray, x0: float, y0: float, x1: float, y1: float, eng: Engine) -> Item | None:
+    """The number strip read at a place of the card: an Item when its 18 characters read there."""
+    got = _probe(card, _layout_box(x0, y0, x1, y1), eng)
+    if got is not None and (m := _NUM_RE.search(nz.drop_specks(got.text))) and len(m.group(0)) == 18:
+        return Item(got.box, got.text, got.conf)
+    return None
+
+
 def _number_by_label(card: np.ndarray, items: list[Item], eng: Engine) -> Item | None:
     """The number strip the detector lost (a watermark or glare across it), read right of its label."""
     for it in items:
         key, rest = split_label(it.text, FRONT_LABELS[:1], True)
-        if key != "number" or rest:
-            continue
-        b, h = it.box, it.box.y1 - it.box.y0
-        got = _probe(card, _layout_box(b.x1 + 0.5, b.cy - 1.0 * h, CARD_W_MM - 1.0, b.cy + 1.0 * h), eng)
-        if got is not None and (m := _NUM_RE.search(nz.drop_specks(got.text))) and len(m.group(0)) >= 18:
-            return Item(got.box, got.text, got.conf)
+        if key == "number" and not rest:
+            b, h = it.box, it.box.y1 - it.box.y0
+            return _strip_at(card, b.x1 + 0.5, b.cy - h, CARD_W_MM - 1.0, b.cy + h, eng)
     return None
 
 
@@ -373,10 +378,8 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     elif (m := _NUM_RE.search(nz.drop_specks(num_item.text))) and len(m.group(0)) == 17:
         # one character short: the detector's box stopped before a digit glare or a smudge made faint
         b = num_item.box
-        pitch = b.w / 17
-        got = _probe(card, _layout_box(b.x0 - 0.5, b.y0 - 0.3, min(b.x1 + 1.3 * pitch, CARD_W_MM), b.y1 + 0.3), eng)
-        if got is not None and (m2 := _NUM_RE.search(nz.drop_specks(got.text))) and len(m2.group(0)) == 18:
-            num_item = Item(got.box, got.text, got.conf)
+        wider = _strip_at(card, b.x0 - 0.5, b.y0 - 0.3, min(b.x1 + 1.3 * b.w / 17, CARD_W_MM), b.y1 + 0.3, eng)
+        num_item = wider or num_item
     if (num_item is None and not cut) or any(w in i.text for i in items for w in OTHER_TITLES):
         return None  # neither the number nor a strip of it cut off by the frame, or another document
     num_cy = num_item.box.cy if num_item is not None else max(i.box.cy for i in items)
@@ -576,4 +579,5 @@ def warp_quad_back(quad_canon: np.ndarray, h_inv: np.ndarray, flipped: bool) -> 
     return cv2.perspectiveTransform(q.reshape(-1, 1, 2), h_inv).reshape(-1, 2)
 
 
-__all__ = ["CARD_W_MM", "LABELS", "CardText", "ReadField", "read_side", "split_label", "warp_quad_back"]
+__all__ = ["LABELS", "OTHER_TITLES", "CardText", "ReadField", "cut_fields", "read_side", "split_label",
+           "warp_quad_back"]
