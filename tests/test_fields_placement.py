@@ -175,3 +175,12 @@ def test_layout_varied_cards_read_exactly(condition: str, read_varied: Callable)
     if condition == "blur":  # as for plain cards: one look-alike character in free text at most (吉/青)
         wrong = {k: vg for k, vg in wrong.items() if k not in _FREE_TEXT or vg[1] is None or _dist(*vg) > 1}
     assert r.side == s.truth.side and not wrong, f"{condition}: side {r.side}; (expected, got) {wrong}"
+
+
+def test_spaced_label_glyphs_boxed_apart_and_nation_mid_row() -> None:
+    # 性 and 别 boxed one by one: the sex row is known by 民族, which stands mid-row (nothing left of it is
+    # background)
+    items = [it for it in FRONT if it.text not in ("性别", "出生")]
+    items += [_item(7.5, 10.0, 17.5, "性"), _item(11.0, 14.0, 17.5, "别"), _item(7.5, 10.0, 24.0, "出"),
+              _item(11.0, 14.0, 24.0, "生")]
+    assert _front(items) == FRONT_TRUTH

@@ -146,15 +146,20 @@ def _dedupe(boxes: list[Box]) -> list[Box]:
 
 def _recognize(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) -> list[Item]:
     """Every line on the card, recognized in one batch (lines already read are not read again)."""
-    # A line touching the straightened card's left or right edge is background beside it (or cut by a quad
-    # off the card): what it reads is no field. One touching the top or bottom may be a row the quad cut:
-    # kept, and counted against this quad (cut_fields).
-    lines = [b for b in _dedupe(boxes) if b.w > 1.5 and b.x0 > _EDGE_MM and b.x1 < CARD_W_MM - _EDGE_MM]
+    lines = [b for b in _dedupe(boxes) if b.w > 1.5]
     todo = [b for b in lines if id(b) not in known]
     got = dict(known)
     got.update({id(b): r for b, r in zip(todo, eng.recognize([crop(card, b) for b in todo]))})
     # no whitespace of any width: the recognizer puts ideographic spaces between a label and its value
     return [Item(b, "".join(got[id(b)][0].split()), got[id(b)][1]) for b in lines if got[id(b)][0].strip()]
+
+
+def _inside(it: Item) -> bool:
+    """Clear of the straightened card's left and right edges. A line touching them is background beside the
+    card, or cut by a quad off the card: no field of the holder's is read from it (the number strip alone
+    may reach there; one cut short is re-read wider). Rows touching the top or bottom are kept and counted
+    against the quad instead (cut_fields)."""
+    return it.box.x0 > _EDGE_MM and it.box.x1 < CARD_W_MM - _EDGE_MM
 
 
 def _shrink_left(b: Box, frac: float, end: float = 1.0) -> Box:
@@ -241,9 +246,9 @@ def _parse_rows(items: list[Item], labels: tuple[tuple[str, str], ...]) -> list[
                 box = _shrink_left(box, 1 - len(rest) / len(it.text))  # the value's share of the line
             if rest:
                 row.pieces.append(_Piece(box, rest, it.conf))
-        if row.labels:  # nothing is printed left of a label: what is there is the background's
-            x0 = row.labels[0][1].box.x0
-            row.pieces = [p for p in row.pieces if p.box.x1 > x0 + 0.5]
+        starts = [it for k, it in row.labels if k != "nation"]  # (民族 stands mid-row, after the sex)
+        if starts:  # nothing is printed left of a row's label: what is there is the background's
+            row.pieces = [p for p in row.pieces if p.box.x1 > starts[0].box.x0 + 0.5]
         out.append(row)
     return out
 
@@ -384,7 +389,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
         return None  # neither the number nor a strip of it cut off by the frame, or another document
     num_cy = num_item.box.cy if num_item is not None else max(i.box.cy for i in items)
     # Above the number strip and left of the portrait: the holder's items.
-    above = [i for i in items if i.box.cy < num_cy - 2.0 and i.box.x0 < _PORTRAIT_X_MM]
+    above = [i for i in items if i.box.cy < num_cy - 2.0 and i.box.x0 < _PORTRAIT_X_MM and _inside(i)]
     rows = [r for r in _parse_rows(above, FRONT_LABELS) if r.pieces or r.labels]
     out = CardText("front", False)
     f = out.fields
@@ -530,6 +535,7 @@ _RANGE = re.compile(r"\d{4}\D?\d{1,2}\D?\d{1,2}.{0,3}(\d{4}|长期|長期)")
 
 
 def _read_back(items: list[Item]) -> CardText | None:
+    items = [i for i in items if _inside(i)]
     rows = _parse_rows(items, BACK_LABELS)
     title = "".join(i.text for i in items if any(k in i.text for k in _TITLES))
     titled = bool(title)
