@@ -123,7 +123,9 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
             q2 = _corrected_quad(q, f.transform)
             # Other readings of where the card is: the perspective fit, and the affine one snapped to the
             # card's own edges. The card's edges decide, with a margin in favour of the plain fit.
-            others = [snap_to_edges(img, q2)]
+            # The quad before the refit is one of them: a card printed off our layout pulls the refit away
+            # from an outline its edges already show.
+            others = [snap_to_edges(img, q2), q]
             if f.perspective is not None:
                 others.append(_corrected_quad(q, f.perspective))
             others = [o for o in others if card_shaped(o) and not np.allclose(o, q2, atol=2.0)]
