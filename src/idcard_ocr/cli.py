@@ -61,7 +61,7 @@ def _read_one(path: str, portrait_dir: str | None = None, card_dir: str | None =
     from .pipeline import read_detailed
 
     warnings.simplefilter("ignore")  # library warnings (Pillow's, say) are not the user's business: errors are
-    if not Path(path).is_file():  # a FIFO or a device would block or stream forever
+    if Path(path).exists() and not Path(path).is_file():  # a FIFO or a device would block or stream forever
         return {"file": path, "error": "not a regular file"}
     try:
         d = read_detailed(Path(path))

@@ -123,9 +123,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
             q2 = _corrected_quad(q, f.transform)
             # Other readings of where the card is: the perspective fit, and the affine one snapped to the
             # card's own edges. The card's edges decide, with a margin in favour of the plain fit.
-            # The quad before the refit is one of them: a card printed off our layout pulls the refit away
-            # from an outline its edges already show.
-            others = [snap_to_edges(img, q2), q]
+            others = [snap_to_edges(img, q2)]
             if f.perspective is not None:
                 others.append(_corrected_quad(q, f.perspective))
             others = [o for o in others if card_shaped(o) and not np.allclose(o, q2, atol=2.0)]
@@ -140,6 +138,12 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
             f2 = fit(boxes, h.side, h.flipped)
             if (f2.anchors, -f2.residual_mm) <= (f.anchors, -f.residual_mm):
                 break  # no better (more anchors seen, else closer): keep what we had
+            if f2.residual_mm > REFIT_TOLERANCE_MM:
+                # The layout still does not describe this card (printed off our layout): its own edges say
+                # more than a fit to our anchors, so the refit only stands where they agree with it.
+                support = support or outline_support(img)
+                if support(q) > support(q2) + 0.1:
+                    break
             best = (q2, card, boxes, f2, {})
         # The layout only improved the quad: whether this is a card is for its labels and content to say.
         # A refit led astray (a watermark taken for the number strip) falls back to the outline as found.
