@@ -99,7 +99,7 @@ def _corrected_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
 Fitness = tuple[int, float]  # (layout anchors seen, -their RMS distance in mm): ranks readings of one card
 
 
-def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
+def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool = True
               ) -> tuple[np.ndarray, CardText, np.ndarray, Fitness] | None:
     """Read the card under a candidate quad, re-straightening it onto the layout's anchors when off.
 
@@ -107,12 +107,13 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
     how well the layout fits there (to choose between nested outlines: a card and the screen showing it).
     """
     support: Callable[[np.ndarray], float] | None = None
-    lines = detect_lines(straighten(img, quad), eng)
-    hyps = hypotheses(straighten(img, quad), eng, lines)
-    if not hyps and len(lines) < 3 and img.ndim == 3:
+    first = straighten(img, quad)
+    lines = detect_lines(first, eng)
+    hyps = hypotheses(first, eng, lines)
+    if not hyps and len(lines) < 3 and grey_retry and img.ndim == 3:
         # A screen's colour moire can hide every line from the detector; in grey its stripes mostly cancel.
-        gray = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-        return read_quad(gray, quad, eng) if hypotheses(straighten(gray, quad), eng) else None
+        grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        return read_quad(grey, quad, eng, grey_retry=False)
     for h in hyps:
         best = (quad, None, h.boxes, h.fit, h.known)  # quad, its canonical image (None: not made), lines, fit, texts
         for _ in range(3):
@@ -168,9 +169,12 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine
     return None
 
 
-def _true_scale(ct: CardText) -> bool:
-    """The key line is as long as printed: the quad is the card's outline, not the screen or page around it."""
-    return ct.scale is None or _SCALE[0] < ct.scale < _SCALE[1]
+def _is_outline(ct: CardText, f: Fitness) -> bool:
+    """The quad a card was read in is its outline, not the screen or page around it (nor a quad that took in
+    background): settled on the layout, or its key line as long as printed with the anchors not far off."""
+    if _settled(f, ct.side):
+        return True
+    return (ct.scale is None or _SCALE[0] < ct.scale < _SCALE[1]) and f[1] > -_LOST_MM
 
 
 def _held(ct: CardText) -> float:
@@ -207,8 +211,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
             hit = next((i for i, o in enumerate(quads) if _overlaps(q, [o])), None)
-            if hit is not None and (_settled(fitness[hit], found[hit][1].side)
-                                    or (_true_scale(found[hit][1]) and fitness[hit][1] > -_LOST_MM)):
+            if hit is not None and _is_outline(found[hit][1], fitness[hit]):
                 continue  # that card's quad is its outline: an overlapping one cannot do better
             if hit is None and quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
                 continue  # a second card (the other side on a copy) is the same size as the first
@@ -236,7 +239,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
         timings["second_card_ms"] = (time.perf_counter() - t) * 1000
-    if not found or not all(_true_scale(ct) and f[1] > -_LOST_MM for (_, ct), f in zip(found, fitness)):
+    if not found or not all(_is_outline(ct, f) for (_, ct), f in zip(found, fitness)):
         # No card, or one whose outline is not the card's (a screen around it): place cards by their key lines
         t = time.perf_counter()
         attempt(key_line_quads(img, eng))
