@@ -7,18 +7,22 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from idcard_ocr import engine
 from idcard_ocr.model import Reading
 from idcard_ocr.pipeline import read
 from idcard_ocr.server import native
 from idcard_ocr.server.auth import KeyChecker
+from idcard_ocr.server.common import ctx_of
 from idcard_ocr.server.config import ENV_PREFIX, Settings, load_settings
 from idcard_ocr.server.inputs import UrlFetcher
 from idcard_ocr.server.metrics import Metrics, RequestContext
+from idcard_ocr.server.problems import ApiError, Kind
 from idcard_ocr.server.runner import ReadFn, Runner
-from idcard_ocr.server.vendors import ROUTERS
+from idcard_ocr.server.vendors import ERROR_SHAPES, ROUTERS
 
 log = logging.getLogger("idcard_ocr.server")
 
@@ -77,6 +81,18 @@ def create_app(
     app.include_router(native.router)
     for router in ROUTERS:
         app.include_router(router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _no_route(request: Request, exc: StarletteHTTPException) -> Response:
+        """404 and 405 under an API's own paths answer in that API's error shape (FastAPI's elsewhere)."""
+        kind = {404: Kind.NOT_FOUND, 405: Kind.METHOD_NOT_ALLOWED}.get(exc.status_code)
+        path = request.url.path
+        on_error = next((fn for base, fn in ERROR_SHAPES if path == base.rstrip("/") or path.startswith(
+            base.rstrip("/") + "/")), None)
+        if kind is None or on_error is None:
+            return await http_exception_handler(request, exc)
+        return on_error(ApiError(kind), ctx_of(request))
+
     return app
 
 

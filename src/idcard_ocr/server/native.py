@@ -51,6 +51,8 @@ STATUS: dict[Kind, int] = {
     Kind.AUTH_MISSING: 401,
     Kind.AUTH_REFUSED: 401,
     Kind.BUSY: 429,
+    Kind.NOT_FOUND: 404,
+    Kind.METHOD_NOT_ALLOWED: 405,
     Kind.INTERNAL: 500,
 }
 MESSAGE: dict[Kind, str] = {
@@ -73,6 +75,8 @@ MESSAGE: dict[Kind, str] = {
     Kind.BUSY: "the server is busy; retry after the time in Retry-After",
     Kind.NO_CARD: "no ID card found",
     Kind.WRONG_SIDE: "the side asked for is not on the image",
+    Kind.NOT_FOUND: "no such route",
+    Kind.METHOD_NOT_ALLOWED: "method not allowed on this route",
     Kind.INTERNAL: "internal error",
 }
 

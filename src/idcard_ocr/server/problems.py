@@ -30,6 +30,8 @@ class Kind(str, Enum):
     BUSY = "busy"
     NO_CARD = "no_card"
     WRONG_SIDE = "wrong_side"  # the side asked for is not on the image, the other one is
+    NOT_FOUND = "not_found"  # no such route (under an API's own paths: that API's error shape)
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL = "internal"
 
 

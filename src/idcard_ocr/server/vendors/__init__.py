@@ -3,8 +3,13 @@ errors and our one Reading, plus its router. No OCR logic lives here."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
 
+from fastapi import APIRouter, Response
+
+from idcard_ocr.server import native
+from idcard_ocr.server.common import Ctx
+from idcard_ocr.server.problems import ApiError
 from idcard_ocr.server.vendors import aliyun_do, aliyun_market, faceplusplus, huawei, pai_eas
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -13,4 +18,16 @@ ROUTERS: tuple[APIRouter, ...] = (
     huawei.router,
     aliyun_do.router,
     pai_eas.router,
+)
+
+# Each API's own paths (that path and those under it) -> its error answer, for routes that do not exist there
+# (404/405).
+ERROR_SHAPES: tuple[tuple[str, Callable[[ApiError, Ctx], Response]], ...] = (
+    ("/v1/", native.error_response),
+    ("/idcard", aliyun_market.error_response),
+    ("/faceid/", faceplusplus.error_response),
+    ("/v1.0/ocr/", huawei.error_response),
+    ("/v2/", huawei.error_response),
+    ("/do", aliyun_do.error_response),
+    ("/api/predict/", pai_eas.error_response),
 )
