@@ -22,7 +22,7 @@ from . import normalize as nz
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, repair
-from .layout import BACK_ANCHORS, CANON_H, CANON_W, CARD_W_MM, FRONT_ANCHORS, PX_PER_MM
+from .layout import ADDRESS_PITCH_MM, BACK_ANCHORS, CANON_H, CANON_W, CARD_W_MM, FRONT_ANCHORS, PX_PER_MM
 
 
 @dataclass
@@ -71,7 +71,6 @@ _MARKS = re.compile(r"^[\W_]+")  # ... and before a line ("。住址...", "*住�
 FRONT_LABELS = (("公民身份号码", "number"), ("姓名", "name"), ("性别", "sex"), ("民族", "nation"),
                 ("出生", "birth"), ("住址", "address"))
 BACK_LABELS = (("签发机关", "authority"), ("有效期限", "validity"))
-LABELS = tuple(label for label, _ in FRONT_LABELS + BACK_LABELS)
 
 
 def _like(got: str, label: str) -> bool:
@@ -308,13 +307,18 @@ def read_side(
 # --------------------------------------------------------------------------- front
 
 
+def _digits(text: str) -> str:
+    """A line's text as the number strip: its 公民身份号码 label cut off, dots between digits dropped."""
+    return nz.drop_specks(split_label(text, FRONT_LABELS[:1], True)[1])
+
+
 def _number(items: list[Item]) -> tuple[Item | None, bool]:
     """The number strip (lowest line holding 18 number characters), and whether a strip cut by the frame
     (most of its digits, too short for the printed strip) was seen instead."""
     whole = []
     cut = False
     for it in items:
-        t = nz.drop_specks(split_label(it.text, FRONT_LABELS[:1], True)[1])
+        t = _digits(it.text)
         if (m := _NUM_RE.search(t)) and (it.box.w > _FULL_STRIP_MM or len(m.group(0)) >= 18):
             whole.append(it)
         elif _CUT_NUM_RE.fullmatch(t):
@@ -325,7 +329,7 @@ def _number(items: list[Item]) -> tuple[Item | None, bool]:
 def _strip_at(card: np.ndarray, x0: float, y0: float, x1: float, y1: float, eng: Engine) -> Item | None:
     """The number strip read at a place of the card: an Item when its 18 characters read there."""
     got = _probe(card, _layout_box(x0, y0, x1, y1), eng)
-    if got is not None and (m := _NUM_RE.search(nz.drop_specks(got.text))) and len(m.group(0)) == 18:
+    if got is not None and (m := _NUM_RE.search(_digits(got.text))) and len(m.group(0)) == 18:
         return Item(got.box, got.text, got.conf)
     return None
 
@@ -380,7 +384,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     num_item, cut = _number(items)
     if num_item is None:
         num_item = _number_by_label(card, items, eng)
-    elif (m := _NUM_RE.search(nz.drop_specks(num_item.text))) and len(m.group(0)) == 17:
+    elif (m := _NUM_RE.search(_digits(num_item.text))) and len(m.group(0)) == 17:
         # one character short: the detector's box stopped before a digit glare or a smudge made faint
         b = num_item.box
         wider = _strip_at(card, b.x0 - 0.5, b.y0 - 0.3, min(b.x1 + 1.3 * b.w / 17, CARD_W_MM), b.y1 + 0.3, eng)
@@ -408,8 +412,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
             f["birth"] = _field(r.pieces, birth)
 
     if num_item is not None:
-        t = nz.drop_specks(split_label(num_item.text, FRONT_LABELS[:1], True)[1])
-        raw = max(_NUM_RE.findall(t), key=len)
+        raw = max(_NUM_RE.findall(_digits(num_item.text)), key=len)
         number, repaired = repair(raw, birth)
         piece = [_Piece(num_item.box, raw, num_item.conf)]
         # a repaired number is the only consistent candidate, yet less certain than one read clean
@@ -434,12 +437,13 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     _sex_nation(card, by.get("sex", []), f, eng)
 
     if "address" in by:
-        addr_rows = _address_rows(by["address"], num_cy)
+        addr_rows = _address_rows(by["address"])
         pieces = [p for r in addr_rows for p in r.pieces]
         last = addr_rows[-1] if addr_rows else None
         if last is not None and len(addr_rows) < 3:
             # A 1-2 character last line is easily missed by the detector: read the next line's place.
-            pitch = (addr_rows[-1].cy - addr_rows[0].cy) / (len(addr_rows) - 1) if len(addr_rows) > 1 else 4.5
+            pitch = (addr_rows[-1].cy - addr_rows[0].cy) / (len(addr_rows) - 1) if len(addr_rows) > 1 \
+                else ADDRESS_PITCH_MM
             cy = last.cy + pitch
             x0 = min(p.box.x0 for p in last.pieces)
             if cy + 2.0 < num_cy - 3.0:
@@ -509,7 +513,7 @@ def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng
         f["nation"] = _field(nat_pieces, nat[0], nat[1])
 
 
-def _address_rows(rows: list[_Row], num_cy: float) -> list[_Row]:
+def _address_rows(rows: list[_Row]) -> list[_Row]:
     """The address's lines: from its first row down, while they start in its column and follow closely."""
     out: list[_Row] = []
     for r in rows:
@@ -585,5 +589,5 @@ def warp_quad_back(quad_canon: np.ndarray, h_inv: np.ndarray, flipped: bool) -> 
     return cv2.perspectiveTransform(q.reshape(-1, 1, 2), h_inv).reshape(-1, 2)
 
 
-__all__ = ["LABELS", "OTHER_TITLES", "CardText", "ReadField", "cut_fields", "read_side", "split_label",
+__all__ = ["OTHER_TITLES", "CardText", "ReadField", "cut_fields", "read_side", "split_label",
            "warp_quad_back"]

@@ -38,11 +38,7 @@ FRONT_BANDS: dict[str, Band] = {
     "number": Band(41.5, 52.5, 0, 85.6, label_x1=24.0),
 }
 PORTRAIT_MM = (54.0, 5.0, 82.0, 39.0)  # x0, y0, x1, y1
-SEX_VALUE_MM = (14.8, 10.6, 22.0, 15.2)  # where the one-character sex value is printed
-ADDRESS_LINES_CY = (26.0, 30.5, 35.0)  # up to three address lines, 11 characters each
-ADDRESS_PITCH_MM = 4.5
-ADDRESS_VALUE_X0 = 15.0
-ADDRESS_VALUE_X1 = 52.0  # the address stops short of the portrait
+ADDRESS_PITCH_MM = 4.5  # address lines on our layout (a card's own pitch is used where two are read)
 
 # Back (emblem side). The emblem sits at x 5-22, y 4-21.
 BACK_BANDS: dict[str, Band] = {
@@ -51,14 +47,6 @@ BACK_BANDS: dict[str, Band] = {
     "validity": Band(42.6, 51.5, 10, 85.6, label_x1=30.5),
 }
 EMBLEM_MM = (4.0, 3.0, 23.0, 22.0)
-
-# The label printed at the start of each band's first line.
-BAND_LABELS = {
-    "name": "姓名", "birth": "出生", "address": "住址", "authority": "签发机关", "validity": "有效期限",
-}
-
-# Printed labels, removed when the recognizer merges them with the value.
-LABELS = ("公民身份号码", "签发机关", "有效期限", "姓名", "性别", "民族", "出生", "住址")
 
 # Where the detector's line boxes sit on a well-straightened card, in mm (measured on rendered cards that
 # follow the real layout). Only text whose place never depends on the holder is used: printed labels,
