@@ -44,7 +44,7 @@ def test_toml_then_env(tmp_path: Path) -> None:
 
 def test_unknown_api_refused() -> None:
     with pytest.raises(ValidationError):
-        Settings(api_keys={"baidu": ["x"]})
+        Settings(api_keys={"sensetime": ["x"]})
 
 
 def test_auth_state_logged_once_at_start(caplog: pytest.LogCaptureFixture) -> None:
@@ -52,6 +52,6 @@ def test_auth_state_logged_once_at_start(caplog: pytest.LogCaptureFixture) -> No
     with caplog.at_level(logging.INFO, logger="idcard_ocr.server"), TestClient(app):
         pass
     off = [r.getMessage() for r in caplog.records if "authentication is OFF" in r.getMessage()]
-    vendors = "native, aliyun_market, faceplusplus, aliyun_do, pai_eas"
+    vendors = "native, aliyun_market, faceplusplus, aliyun_do, pai_eas, tencent, baidu, aliyun_ocr"
     assert off == [f"authentication is OFF for: {vendors} (no API keys configured)"]
     assert any("authentication is on for: huawei" in r.getMessage() for r in caplog.records)

@@ -17,7 +17,10 @@ Environment variables (each overrides the TOML file):
                                     they are loopback/private/link-local (refused by default)
     IDCARD_OCR_WARM_UP              load the models before serving (default true)
     IDCARD_OCR_KEYS_<VENDOR>        comma-separated API keys for one API; VENDOR is NATIVE, ALIYUN_MARKET,
-                                    FACEPLUSPLUS (each "api_key:api_secret"), HUAWEI, ALIYUN_DO or PAI_EAS.
+                                    FACEPLUSPLUS (each "api_key:api_secret"), HUAWEI (plain tokens and
+                                    "AK:SK" pairs side by side), ALIYUN_DO, PAI_EAS (tokens, also the HMAC
+                                    key of signed calls), TENCENT ("SecretId:SecretKey"), BAIDU
+                                    ("API Key:Secret Key") or ALIYUN_OCR ("AccessKeyId:AccessKeySecret").
                                     An API with no key configured accepts every caller.
 """
 
@@ -30,7 +33,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-VENDORS: tuple[str, ...] = ("native", "aliyun_market", "faceplusplus", "huawei", "aliyun_do", "pai_eas")
+VENDORS: tuple[str, ...] = (
+    "native", "aliyun_market", "faceplusplus", "huawei", "aliyun_do", "pai_eas", "tencent", "baidu", "aliyun_ocr",
+)
 ENV_PREFIX = "IDCARD_OCR_"
 MiB = 1024 * 1024
 

@@ -27,6 +27,8 @@ class Kind(str, Enum):
     URL_FETCH_FAILED = "url_fetch_failed"
     AUTH_MISSING = "auth_missing"
     AUTH_REFUSED = "auth_refused"
+    AUTH_EXPIRED = "auth_expired"  # a signed request's date is outside the accepted window
+    AUTH_REPLAYED = "auth_replayed"  # a signed request seen before (same signature or nonce)
     BUSY = "busy"
     NO_CARD = "no_card"
     WRONG_SIDE = "wrong_side"  # the side asked for is not on the image, the other one is
