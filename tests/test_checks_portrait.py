@@ -81,3 +81,42 @@ def test_back_has_no_portrait(check: Check) -> None:
     _, d, c = check(107, "clean")
     assert d.reading.side == "back"
     assert c.portraits == []
+
+
+@pytest.mark.parametrize("dx_mm,dy_mm", [(0.0, 0.0), (-4.0, -3.5), (3.0, 4.0), (-2.0, 3.0)])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_person_rect_follows_a_photo_printed_off_the_layout(seed: int, dx_mm: float, dy_mm: float) -> None:
+    """A photo printed a few mm from the layout's box is found where it is (long hair, white clothes and all)."""
+    import random
+
+    from idcard_ocr.checks.portrait import nominal_rect, person_rect
+    from idcard_ocr.layout import CANON_H, CANON_W, PX_PER_MM
+    from tools.synth.card import _portrait
+
+    rng = random.Random(seed)
+    card = np.full((CANON_H, CANON_W, 3), (238, 236, 232), np.uint8)
+    card = cv2.add(card, np.random.default_rng(seed).integers(0, 6, card.shape, dtype=np.uint8))  # print texture
+    nominal = nominal_rect("resident")
+    x0, y0 = round(nominal[0] + dx_mm * PX_PER_MM), round(nominal[1] + dy_mm * PX_PER_MM)
+    w, h = round(nominal[2] - nominal[0]), round(nominal[3] - nominal[1])
+    card[y0:y0 + h, x0:x0 + w] = _portrait(rng, w, h, female=seed % 2 == 0)
+    text = [(160, 60, 420, 110), (160, 140, 380, 180), (160, 220, 470, 320), (260, 440, 820, 500)]
+    for tx0, ty0, tx1, ty1 in text:
+        cv2.rectangle(card, (tx0, ty0 + 10), (tx1, ty1 - 10), (40, 40, 40), -1)  # dark text rows
+    found = person_rect(card, nominal, text)
+    assert found is not None
+    truth = np.array([x0, y0, x0 + w, y0 + h], np.float64)
+    # centred on it within 1.5 mm, and overlapping it as no box left at the layout's place could (IoU <= 0.72)
+    assert abs((found[0] + found[2]) / 2 - (truth[0] + truth[2]) / 2) <= 1.5 * PX_PER_MM
+    ix = max(0.0, min(found[2], truth[2]) - max(found[0], truth[0]))
+    iy = max(0.0, min(found[3], truth[3]) - max(found[1], truth[1]))
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])  # noqa: E731
+    assert ix * iy / (area(found) + area(truth) - ix * iy) >= 0.85
+
+
+def test_person_rect_declines_a_card_without_a_person() -> None:
+    from idcard_ocr.checks.portrait import nominal_rect, person_rect
+    from idcard_ocr.layout import CANON_H, CANON_W
+
+    card = np.full((CANON_H, CANON_W, 3), (238, 236, 232), np.uint8)
+    assert person_rect(card, nominal_rect("resident"), [(160, 60, 420, 110)]) is None

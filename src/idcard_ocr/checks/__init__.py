@@ -142,7 +142,8 @@ def assess(
     for i, (v, k) in enumerate(zip(views, kinds)):
         if v.card.side == "front":
             # (other card types come here placed on their own labels or outline: pipeline._read_as)
-            p, _ = portrait.locate(v.upright, v.to_canon, i, k.kind, reading.image_size)
+            text = [r for f in v.card.fields.values() if (r := canon_box(v.to_canon, f.box)) is not None]
+            p, _ = portrait.locate(v.upright, v.to_canon, i, k.kind, reading.image_size, text=text)
             portraits.append(p)
     timings["portrait_ms"] = (time.perf_counter() - t) * 1000
 
