@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote
 
 from fastapi import Request
+from starlette.datastructures import State
 
 from idcard_ocr.server.config import VENDORS, Settings
 from idcard_ocr.server.inputs import read_body
@@ -128,16 +129,17 @@ class ReplayGuard:
 # --- Huawei, PAI-EAS ---
 
 
-def _verified(app_state: object, vendor: str) -> tuple[dict[str, bytes], list[bytes], ReplayGuard]:
-    """(``id:secret`` pairs, plain tokens, replay guard) of one API, built once per app from its settings."""
-    cache: dict[str, tuple[dict[str, bytes], list[bytes], ReplayGuard]] = getattr(app_state, "signed_keys", None) or {}
-    if vendor not in cache:
-        settings: Settings = app_state.settings  # type: ignore[attr-defined]
-        keys = settings.keys_for(vendor)
-        guard = ReplayGuard(EAS_GUARD_WINDOW) if vendor == "pai_eas" else ReplayGuard()
-        cache[vendor] = (pairs(keys), [k.encode() for k in keys], guard)
-        app_state.signed_keys = cache  # type: ignore[attr-defined]
-    return cache[vendor]
+Verifier = tuple[dict[str, bytes], list[bytes], ReplayGuard]  # (id:secret pairs, all keys as bytes, replays)
+
+
+def _verifier(state: State, vendor: str, window: timedelta = SIGNED_WINDOW) -> Verifier:
+    """One API's keys and replay guard, made once per app (on its state) from its settings."""
+    made: dict[str, Verifier] = getattr(state, "verifiers", None) or {}
+    if vendor not in made:
+        keys = state.settings.keys_for(vendor)
+        made[vendor] = (pairs(keys), [k.encode() for k in keys], ReplayGuard(window))
+        state.verifiers = made
+    return made[vendor]
 
 
 def _header_bytes(request: Request, name: str) -> bytes | None:
@@ -218,7 +220,7 @@ async def read_huawei(request: Request, limit: int) -> bytes:
         checker.check("huawei", request.headers.get("X-Auth-Token"))  # before reading a body we would refuse
     body = await read_body(request, limit)
     if checker.enabled("huawei") and signed:
-        known, _, replays = _verified(request.app.state, "huawei")
+        known, _, replays = _verifier(request.app.state, "huawei")
         verify_huawei(request, body, known, replays)
     return body
 
@@ -226,9 +228,10 @@ async def read_huawei(request: Request, limit: int) -> bytes:
 EAS_DATE = "%a, %d %b %Y %H:%M:%S GMT"
 # eas-prediction stamps Date with the client's *local* time labelled GMT (datetime.now()), so a client in
 # UTC+8 sends a date 8 hours ahead. A date is fresh if it is within the window of now shifted by a whole
-# number of hours between -12 and +14; the replay guard remembers signatures for as long as that spans.
+# number of hours between -12 and +14; the replay guard remembers signatures for as long as one can pass
+# (26.5 hours; at most its capacity of them: a replay only repeats a read of an image the replayer holds).
 EAS_OFFSETS = tuple(timedelta(hours=h) for h in range(-12, 15))
-EAS_GUARD_WINDOW = timedelta(hours=26) + 2 * SIGNED_WINDOW
+EAS_GUARD_WINDOW = timedelta(hours=27)
 
 
 def check_fresh_eas(signed_at: datetime, now: datetime | None = None) -> None:
@@ -278,6 +281,6 @@ async def read_pai_eas(request: Request, limit: int) -> bytes:
         checker.check("pai_eas", request.headers.get("Authorization"))
     body = await read_body(request, limit)
     if checker.enabled("pai_eas") and signed:
-        _, tokens, replays = _verified(request.app.state, "pai_eas")
+        _, tokens, replays = _verifier(request.app.state, "pai_eas", EAS_GUARD_WINDOW)
         verify_eas(request, body, tokens, replays)
     return body
