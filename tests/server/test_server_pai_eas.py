@@ -273,7 +273,7 @@ def test_signed_request_accepted_and_raw_token_beside_it() -> None:
 
 
 @pytest.mark.parametrize("case", ["tampered body", "wrong token", "path changed", "content type changed",
-                                  "md5 of the tampered body", "no date"])
+                                  "md5 of the tampered body", "no date", "date not a date"])
 def test_signed_request_refused(case: str) -> None:
     client = TestClient(make_app(api_keys={"pai_eas": [TOKEN]}))
     body, url = FORM, URL
@@ -289,6 +289,8 @@ def test_signed_request_refused(case: str) -> None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     elif case == "no date":
         del headers["Date"]
+    elif case == "date not a date":
+        headers["Date"] = "yesterday"
     r = client.post(url, content=body, headers=headers)
     assert (r.status_code, r.text) == (401, "Authorization failed")
 

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 
 from fastapi import Request
@@ -225,7 +226,6 @@ async def read_huawei(request: Request, limit: int) -> bytes:
     return body
 
 
-EAS_DATE = "%a, %d %b %Y %H:%M:%S GMT"
 # eas-prediction stamps Date with the client's *local* time labelled GMT (datetime.now()), so a client in
 # UTC+8 sends a date 8 hours ahead. A date is fresh if it is within the window of now shifted by a whole
 # number of hours between -12 and +14; the replay guard remembers signatures for as long as one can pass
@@ -254,10 +254,12 @@ def verify_eas(
         raise ApiError(Kind.AUTH_REFUSED, "Authorization", "EAS signature needs Content-MD5 and Date")
     if not same(md5, hashlib.md5(body).hexdigest()):
         raise ApiError(Kind.AUTH_REFUSED, "Authorization", "Content-MD5 does not match the body")
-    try:
-        signed_at = datetime.strptime(date.decode("ascii"), EAS_DATE).replace(tzinfo=timezone.utc)
-    except (ValueError, UnicodeDecodeError) as exc:
+    try:  # RFC 1123 ("Mon, 30 Nov 2026 12:00:00 GMT"), parsed whatever the server's locale
+        signed_at = parsedate_to_datetime(date.decode("ascii"))
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise ApiError(Kind.AUTH_REFUSED, "Authorization", "bad Date") from exc
+    if signed_at.tzinfo is None:
+        signed_at = signed_at.replace(tzinfo=timezone.utc)
     check_fresh_eas(signed_at, now)
     content_type = _header_bytes(request, "Content-Type") or b""
     to_sign = b"\n".join(
