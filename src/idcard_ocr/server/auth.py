@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote, unquote
 
 from fastapi import Request
+from starlette.datastructures import State
 
 from idcard_ocr.server.config import VENDORS, Settings
+from idcard_ocr.server.inputs import read_body
 from idcard_ocr.server.problems import ApiError, Kind
 
 log = logging.getLogger("idcard_ocr.server")
@@ -118,3 +125,164 @@ class ReplayGuard:
             if token in self._seen:
                 raise ApiError(Kind.AUTH_REPLAYED)
             self._seen[token] = now
+
+
+# --- Huawei, PAI-EAS ---
+
+
+Verifier = tuple[dict[str, bytes], list[bytes], ReplayGuard]  # (id:secret pairs, all keys as bytes, replays)
+
+
+def _verifier(state: State, vendor: str, window: timedelta = SIGNED_WINDOW) -> Verifier:
+    """One API's keys and replay guard, made once per app (on its state) from its settings."""
+    made: dict[str, Verifier] = getattr(state, "verifiers", None) or {}
+    if vendor not in made:
+        keys = state.settings.keys_for(vendor)
+        made[vendor] = (pairs(keys), [k.encode() for k in keys], ReplayGuard(window))
+        state.verifiers = made
+    return made[vendor]
+
+
+def _header_bytes(request: Request, name: str) -> bytes | None:
+    """One header's value as the bytes received (signatures cover bytes); None if absent or repeated."""
+    values = request.headers.getlist(name)
+    return values[0].encode("latin-1") if len(values) == 1 else None
+
+
+HUAWEI_ALGORITHM = "SDK-HMAC-SHA256"
+HUAWEI_DATE = "%Y%m%dT%H%M%SZ"
+_HUAWEI_AUTH = re.compile(
+    r"SDK-HMAC-SHA256\s+Access=(?P<ak>[^,\s]+),\s*SignedHeaders=(?P<headers>[a-z0-9\-;]+),\s*"
+    r"Signature=(?P<signature>[0-9a-f]{64})"
+)
+
+
+def _huawei_uri(path: str) -> str:
+    """CanonicalURI as huaweicloudsdkcore's Signer builds it: each segment percent-encoded, a trailing '/'."""
+    uri = "/".join(quote(segment, safe="~") for segment in path.split("/"))
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _huawei_query(raw_query: bytes) -> str:
+    """CanonicalQueryString: parameters sorted by name then value, each percent-encoded ('~' kept)."""
+    params = []
+    for part in raw_query.decode("latin-1").split("&"):
+        if part:
+            key, _, val = part.partition("=")
+            params.append((unquote(key), unquote(val)))
+    return "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in sorted(params))
+
+
+def verify_huawei(
+    request: Request, body: bytes, known: dict[str, bytes], replays: ReplayGuard, now: datetime | None = None
+) -> None:
+    """Huawei APIG ``Authorization: SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<h1;h2>, Signature=<hex>``.
+
+    HMAC-SHA256(SK, "SDK-HMAC-SHA256\\n<X-Sdk-Date>\\n" + hex SHA-256 of the canonical request), where the
+    canonical request is method, canonical URI, canonical query, "name:value\\n" per signed header, the signed
+    header names, and the hex SHA-256 of the body as received (an ``X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD``
+    body is therefore refused: every body must be signed). ``host`` and ``x-sdk-date`` must be signed.
+    AUTH_REFUSED (param "Authorization") for a bad or unknown signature, AUTH_EXPIRED, AUTH_REPLAYED."""
+    match = _HUAWEI_AUTH.fullmatch(request.headers.get("Authorization", "").strip())
+    if not match:
+        raise ApiError(Kind.AUTH_REFUSED, "Authorization", "malformed SDK-HMAC-SHA256 header")
+    signed = match["headers"].split(";")
+    if "host" not in signed or "x-sdk-date" not in signed:
+        raise ApiError(Kind.AUTH_REFUSED, "Authorization", "host and x-sdk-date must be signed")
+    date = request.headers.get("X-Sdk-Date", "")
+    try:
+        signed_at = datetime.strptime(date, HUAWEI_DATE).replace(tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise ApiError(Kind.AUTH_REFUSED, "Authorization", "bad X-Sdk-Date") from exc
+    check_fresh(signed_at, now)
+    lines = [request.method.upper().encode(), _huawei_uri(request.url.path).encode(),
+             _huawei_query(request.scope.get("query_string", b"")).encode()]
+    for name in signed:
+        value = _header_bytes(request, name)
+        if value is None:
+            raise ApiError(Kind.AUTH_REFUSED, "Authorization", "a signed header is missing or repeated")
+        lines.append(name.encode() + b":" + value.strip())
+    lines += [b"", match["headers"].encode(), hashlib.sha256(body).hexdigest().encode()]
+    canonical = hashlib.sha256(b"\n".join(lines)).hexdigest()
+    to_sign = f"{HUAWEI_ALGORITHM}\n{date}\n{canonical}".encode()
+    secret = secret_of(known, match["ak"])
+    expected = hmac.new(secret or b"\0", to_sign, hashlib.sha256).hexdigest()  # computed alike for unknown AKs
+    if not same(expected, match["signature"]) or secret is None:
+        raise ApiError(Kind.AUTH_REFUSED, "Authorization", "signature does not match")
+    replays.check("huawei:" + match["signature"])
+
+
+async def read_huawei(request: Request, limit: int) -> bytes:
+    """The body (at most ``limit`` bytes) of a caller Huawei's API accepts: an ``X-Auth-Token`` that is one of
+    the plain tokens, or an AK/SK signature by one of the ``AK:SK`` pairs (checked on the bytes received)."""
+    checker: KeyChecker = request.app.state.keys
+    signed = request.headers.get("Authorization", "").startswith(HUAWEI_ALGORITHM + " ")
+    if checker.enabled("huawei") and not signed:
+        checker.check("huawei", request.headers.get("X-Auth-Token"))  # before reading a body we would refuse
+    body = await read_body(request, limit)
+    if checker.enabled("huawei") and signed:
+        known, _, replays = _verifier(request.app.state, "huawei")
+        verify_huawei(request, body, known, replays)
+    return body
+
+
+# eas-prediction stamps Date with the client's *local* time labelled GMT (datetime.now()), so a client in
+# UTC+8 sends a date 8 hours ahead. A date is fresh if it is within the window of now shifted by a whole
+# number of hours between -12 and +14; the replay guard remembers signatures for as long as one can pass
+# (26.5 hours; at most its capacity of them: a replay only repeats a read of an image the replayer holds).
+EAS_OFFSETS = tuple(timedelta(hours=h) for h in range(-12, 15))
+EAS_GUARD_WINDOW = timedelta(hours=27)
+
+
+def check_fresh_eas(signed_at: datetime, now: datetime | None = None) -> None:
+    """AUTH_EXPIRED unless ``signed_at`` is within the window of now in some whole-hour UTC offset."""
+    now = now or datetime.now(timezone.utc)
+    if not any(abs(now + offset - signed_at) <= SIGNED_WINDOW for offset in EAS_OFFSETS):
+        raise ApiError(Kind.AUTH_EXPIRED)
+
+
+def verify_eas(
+    request: Request, body: bytes, tokens: list[bytes], replays: ReplayGuard, now: datetime | None = None
+) -> None:
+    """PAI-EAS ``Authorization: EAS <base64 HMAC-SHA1(token, "POST\\n<Content-MD5>\\n<Content-Type>\\n<Date>\\n
+    /api/predict/<service>")>`` as eas-prediction's PredictClient signs it (Content-MD5 is the hex MD5 of the
+    body, checked against the bytes received). AUTH_REFUSED (param "Authorization"), AUTH_EXPIRED, AUTH_REPLAYED."""
+    signature = header_after(request, "Authorization", "EAS")
+    md5 = _header_bytes(request, "Content-MD5")
+    date = _header_bytes(request, "Date")
+    if not signature or md5 is None or date is None:
+        raise ApiError(Kind.AUTH_REFUSED, "Authorization", "EAS signature needs Content-MD5 and Date")
+    if not same(md5, hashlib.md5(body).hexdigest()):
+        raise ApiError(Kind.AUTH_REFUSED, "Authorization", "Content-MD5 does not match the body")
+    try:  # RFC 1123 ("Mon, 30 Nov 2026 12:00:00 GMT"), parsed whatever the server's locale
+        signed_at = parsedate_to_datetime(date.decode("ascii"))
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise ApiError(Kind.AUTH_REFUSED, "Authorization", "bad Date") from exc
+    if signed_at.tzinfo is None:
+        signed_at = signed_at.replace(tzinfo=timezone.utc)
+    check_fresh_eas(signed_at, now)
+    content_type = _header_bytes(request, "Content-Type") or b""
+    to_sign = b"\n".join(
+        [request.method.upper().encode(), md5, content_type, date, request.url.path.encode()]
+    ).strip()
+    matches = 0
+    for token in tokens:  # every token is tried, so the time taken does not tell which one signed
+        expected = base64.b64encode(hmac.new(token, to_sign, hashlib.sha1).digest())
+        matches += same(expected, signature)
+    if not matches:
+        raise ApiError(Kind.AUTH_REFUSED, "Authorization", "signature does not match")
+    replays.check("eas:" + signature)
+
+
+async def read_pai_eas(request: Request, limit: int) -> bytes:
+    """The body (at most ``limit`` bytes) of a caller PAI-EAS accepts: ``Authorization: <token>`` verbatim, or
+    ``Authorization: EAS <signature>`` made with one of the tokens (checked on the bytes received)."""
+    checker: KeyChecker = request.app.state.keys
+    signed = header_after(request, "Authorization", "EAS") is not None
+    if checker.enabled("pai_eas") and not signed:
+        checker.check("pai_eas", request.headers.get("Authorization"))
+    body = await read_body(request, limit)
+    if checker.enabled("pai_eas") and signed:
+        _, tokens, replays = _verifier(request.app.state, "pai_eas", EAS_GUARD_WINDOW)
+        verify_eas(request, body, tokens, replays)
+    return body

@@ -81,7 +81,11 @@ class Params:
 
 async def read_params(request: Request, limit: int) -> Params:
     """Parameters from a JSON object, a urlencoded form or a multipart form, whichever the request holds."""
-    body = await read_body(request, limit)
+    return await params_of(request, await read_body(request, limit))
+
+
+async def params_of(request: Request, body: bytes) -> Params:
+    """read_params for a body already read (signed requests are checked on the bytes first)."""
     if is_json(request, body):
         return Params(parse_json_object(body), {})
     sent = False
@@ -93,8 +97,8 @@ async def read_params(request: Request, limit: int) -> Params:
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    try:
-        form = await Request(request.scope, replay).form(max_files=8, max_fields=64, max_part_size=limit)
+    try:  # the body is already within its limit, so no part can be larger than it
+        form = await Request(request.scope, replay).form(max_files=8, max_fields=64, max_part_size=len(body) + 1)
     except (HTTPException, MultiPartException) as exc:
         raise ApiError(Kind.BAD_BODY, detail="malformed form") from exc
     values: dict[str, Any] = {}

@@ -1,7 +1,8 @@
 """Seed 002, Huawei Cloud OCR 身份证识别: POST /v1.0/ocr/id-card (and /v2/{project_id}/ocr/id-card).
 
 Request: JSON with ``image`` (base64, <= 10 MB, 15-8000 px) or ``url``, optional ``side`` front | back;
-header ``X-Auth-Token``.
+header ``X-Auth-Token`` (a plain token), or the AK/SK signature huaweicloudsdkocr sends
+(``Authorization: SDK-HMAC-SHA256 ...``, ``X-Sdk-Date``; verified in auth.verify_huawei).
 Answer: ``{"result": {name, sex, ethnicity, birth, address, number}}`` or ``{"result": {issue, valid_from,
 valid_to}}``. Errors: ``{"error_code": ..., "error_msg": ...}`` with Huawei's codes and messages.
 """
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
 from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, recognize, request_body
-from idcard_ocr.server.inputs import decode_image_string, read_params
+from idcard_ocr.server.inputs import decode_image_string, params_of
 from idcard_ocr.server.mapping import pick_side, sides, value
 from idcard_ocr.server.problems import ApiError, Kind
 
@@ -56,6 +57,11 @@ ERRORS: dict[Kind, tuple[int, str, str]] = {
     Kind.BODY_TOO_LARGE: (400, "ModelArts.4104", "Invalid Request Content Length."),
     Kind.AUTH_MISSING: (401, "ModelArts.4101", "Token header cannot be empty."),
     Kind.AUTH_REFUSED: (401, "ModelArts.0203", "Invalid token."),
+    # AK/SK signatures: API Gateway answers for the cloud services, as Huawei's FAQs quote them
+    Kind.AUTH_EXPIRED: (401, "APIG.0301", "Incorrect IAM authentication information: calc ak sk signature fail:"
+                                          "signature expired"),
+    Kind.AUTH_REPLAYED: (401, "APIG.0301", "Incorrect IAM authentication information: verify aksk signature fail, "
+                                           "signature already used"),
     Kind.BUSY: (429, "APIG.0308", "The throttling threshold has been reached."),
     Kind.INTERNAL: (500, "AIS.0105", "Recognition failed."),
 }
@@ -82,14 +88,20 @@ def to_result(reading: Reading, wanted: str | None) -> dict[str, str]:
     }
 
 
+_BAD_SIGNATURE = (401, "APIG.0301", "Incorrect IAM authentication information: verify aksk signature fail")
+
+
 def error_response(err: ApiError, ctx: Ctx) -> Response:
-    status, code, message = ERRORS.get(err.kind, _INVALID)
+    if err.kind is Kind.AUTH_REFUSED and err.param == "Authorization":
+        status, code, message = _BAD_SIGNATURE  # a refused AK/SK signature, not a refused X-Auth-Token
+    else:
+        status, code, message = ERRORS.get(err.kind, _INVALID)
     return JSONResponse({"error_code": code, "error_msg": message}, status_code=status)
 
 
 async def _work(request: Request, ctx: Ctx) -> Response:
-    auth.check(request, VENDOR, request.headers.get("X-Auth-Token"))
-    params = (await read_params(request, body_limit(request, BODY_LIMIT))).values
+    body = await auth.read_huawei(request, body_limit(request, BODY_LIMIT))
+    params = (await params_of(request, body)).values
     image, url, side = params.get("image"), params.get("url"), params.get("side")
     if side in (None, ""):
         side = None

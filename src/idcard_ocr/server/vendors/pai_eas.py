@@ -1,7 +1,10 @@
 """Seed 004, PAI-EAS idcard_ocr: POST /api/predict/{service} (the service name may hold slashes).
 
 Request: form fields ``info`` (free text) and ``data`` (base64 image, request under 8 MB); header
-``Authorization: <token>``.
+``Authorization: <token>``. eas-prediction's PredictClient sends the same form as ``application/octet-stream``
+(its default content type; a StringRequest carries whatever string it is given) and signs it with the token:
+``Authorization: EAS <signature>``, ``Content-MD5``, ``Date`` (verified in auth.verify_eas). So the form is read
+whatever the content type says; a JSON object with the same fields and a bare image file are read too.
 Answer: the body is base64 of the JSON ``{"code": "200", "message": "success", "data": "<JSON string>"}``; the
 vendor's own client json-loads ``data``, so it is a string on errors too ("{}"). Codes 201 (no card)
 and 202-209 (a field not read) answer HTTP 200 like success; -1 is any other problem.
@@ -14,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -21,7 +25,7 @@ from fastapi.responses import PlainTextResponse
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
 from idcard_ocr.server.common import Ctx, answer, body_limit, recognize, request_body
-from idcard_ocr.server.inputs import decode_image_string, read_params
+from idcard_ocr.server.inputs import Params, decode_image_string, is_json, params_of
 from idcard_ocr.server.mapping import dotted, pick_side, validity, value
 from idcard_ocr.server.problems import ApiError, Kind
 
@@ -101,9 +105,21 @@ def to_envelope(reading: Reading) -> tuple[str, str, dict[str, Any]]:
     return "200", "success", data
 
 
+# EAS documents any failed authentication as HTTP 401 "Authorization Failed"; PredictClient raises
+# PredictException(401, <body>). The body says which check failed, never what was sent.
+AUTH_ERRORS: dict[Kind, str] = {
+    Kind.AUTH_MISSING: "Authorization failed",
+    Kind.AUTH_REFUSED: "Authorization failed",
+    Kind.AUTH_EXPIRED: "Authorization failed: request date out of range",
+    Kind.AUTH_REPLAYED: "Authorization failed: request already used",
+}
+# a bare image file as the whole body (a StringRequest of the file's bytes)
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"II*\x00", b"MM\x00*", b"BM")
+
+
 def error_response(err: ApiError, ctx: Ctx) -> Response:
-    if err.kind in (Kind.AUTH_MISSING, Kind.AUTH_REFUSED):
-        return PlainTextResponse("Authorization failed", status_code=401)
+    if err.kind in AUTH_ERRORS:
+        return PlainTextResponse(AUTH_ERRORS[err.kind], status_code=401)
     if err.kind is Kind.MISSING_PARAM:
         status, code, message = 400, "-1", f"missing parameter: {err.param}"
     else:
@@ -111,9 +127,25 @@ def error_response(err: ApiError, ctx: Ctx) -> Response:
     return PlainTextResponse(encode(code, message), status_code=status)
 
 
-async def _work(request: Request, ctx: Ctx) -> Response:
-    auth.check(request, VENDOR, request.headers.get("Authorization"))
-    params = await read_params(request, body_limit(request, BODY_LIMIT))
+def _is_image(body: bytes) -> bool:
+    return body.startswith(_IMAGE_MAGIC) or (body[:4] == b"RIFF" and body[8:12] == b"WEBP")
+
+
+async def _params(request: Request, body: bytes) -> Params:
+    """The form (or JSON object) in ``body``; a urlencoded form whatever the content type claims."""
+    content_type = request.headers.get("content-type", "").lower()
+    if is_json(request, body) or content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
+        return await params_of(request, body)
+    values: dict[str, Any] = {}
+    for key, text in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
+        values.setdefault(key, text)
+    return Params(values, {})
+
+
+async def _image(request: Request, body: bytes) -> bytes:
+    if _is_image(body):
+        return body
+    params = await _params(request, body)
     raw: Any = params.files.get("data") or params.values.get("data")
     if raw is None:
         raise ApiError(Kind.MISSING_PARAM, "data")
@@ -121,7 +153,12 @@ async def _work(request: Request, ctx: Ctx) -> Response:
         raw = raw.decode("ascii", errors="replace")
     if not isinstance(raw, str):
         raise ApiError(Kind.BAD_TYPE, "data")
-    reading = await recognize(request, decode_image_string(raw), images=True)
+    return decode_image_string(raw)
+
+
+async def _work(request: Request, ctx: Ctx) -> Response:
+    body = await auth.read_pai_eas(request, body_limit(request, BODY_LIMIT))
+    reading = await recognize(request, await _image(request, body), images=True)
     return PlainTextResponse(encode(*to_envelope(reading)))
 
 
