@@ -6,11 +6,16 @@ importable as `tools.synth`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
 import pytest
+
+# eas-prediction's generated protobuf modules need the pure-Python protobuf with protobuf >= 4 (onnxruntime's);
+# set before anything in the session imports protobuf (ray does), whichever test file is collected first.
+os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 if TYPE_CHECKING:
     from idcard_ocr.engine import Engine
