@@ -18,7 +18,9 @@ from idcard_ocr.model import Reading
 from idcard_ocr.server import page
 from idcard_ocr.server.vendors import DIALECTS
 
-STATIC = {"/": "text/html", "/ui/app.js": "text/javascript", "/ui/style.css": "text/css"}
+STATIC = {"/": "text/html; charset=utf-8", "/ui/app.js": "text/javascript; charset=utf-8",
+          "/ui/style.css": "text/css; charset=utf-8", "/ui/icon.png": "image/png"}
+TEXT = [path for path, kind in STATIC.items() if kind.startswith("text/")]
 VOLATILE = ("request_id", "time_used", "log_id")  # per request: ids and times
 
 
@@ -37,7 +39,7 @@ def _read(client: TestClient, data: dict[str, str] | None = None, image: bytes =
 def test_static_files_with_their_types_and_policy(path: str) -> None:
     r = TestClient(make_app()).get(path)
     assert r.status_code == 200
-    assert r.headers["content-type"] == f"{STATIC[path]}; charset=utf-8"
+    assert r.headers["content-type"] == STATIC[path]
     assert r.headers["x-content-type-options"] == "nosniff"
     policy = r.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "script-src 'self'" in policy and "connect-src 'self'" in policy
@@ -47,7 +49,7 @@ def test_page_references_only_its_own_served_files() -> None:
     client = TestClient(make_app())
     html = client.get("/").text
     refs = re.findall(r"""(?:src|href)="([^"]*)\"""", html)
-    assert "/ui/app.js" in refs and "/ui/style.css" in refs
+    assert {"/ui/app.js", "/ui/style.css", "/ui/icon.png"} <= set(refs)
     for ref in refs:
         assert ref.startswith("/") and not ref.startswith("//"), ref
         assert client.get(ref).status_code == 200, ref
@@ -56,7 +58,7 @@ def test_page_references_only_its_own_served_files() -> None:
     assert "Nothing is stored" in html
 
 
-@pytest.mark.parametrize("path", list(STATIC))
+@pytest.mark.parametrize("path", TEXT)
 def test_no_external_urls(path: str) -> None:
     text = TestClient(make_app()).get(path).text
     assert not re.search(r"(?i)\b(?:https?|ftp|wss?):", text)  # no absolute URL of any scheme

@@ -33,6 +33,7 @@ FILES: dict[str, str] = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
+    "icon.png": "image/png",
 }
 # The page loads only its own files and talks only to this server; images are shown from blob: and data: URLs.
 HEADERS: dict[str, str] = {
