@@ -19,7 +19,7 @@ import cv2
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
-from server_helpers import busy_app, live_server
+from server_helpers import FakeReader, busy_app, live_server, make_app, make_reading, with_checks
 
 from idcard_ocr.server import Settings, create_app
 
@@ -68,6 +68,13 @@ def files(render: Callable[[int, str], Sample], tmp_path_factory: pytest.TempPat
     Image.fromarray(rgb).save(buf, format="TIFF")  # a format chromium cannot display
     out["tiff"] = folder / "front.tiff"
     out["tiff"].write_bytes(buf.getvalue())
+    # a phone's JPEG: pixels stored turned 90° anticlockwise, EXIF orientation 6 turns them upright for display
+    turned = Image.fromarray(cv2.cvtColor(render(*CARDS["back"]).image, cv2.COLOR_BGR2RGB)).transpose(
+        Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out["exif"] = folder / "back-exif.jpg"
+    turned.save(out["exif"], format="JPEG", quality=92, exif=exif.tobytes())
     out["text"] = folder / "notes.txt"
     out["text"].write_text("not an image\n")
     return out
@@ -184,6 +191,17 @@ def test_back_values_and_boxes(page: Page, base: str, files: dict[str, Path],
     assert market["data"]["type"] == "back" and market["data"]["authority"] == truth.fields["authority"]
 
 
+def test_exif_orientation_boxes_match_the_upright_image(
+    page: Page, base: str, files: dict[str, Path], render: Callable[[int, str], Sample]
+) -> None:
+    """The browser shows a phone's JPEG upright as the reader does: the boxes still sit on their fields."""
+    truth = render(*CARDS["back"]).truth
+    _send(page, base, files["exif"])
+    assert page.eval_on_selector("#photo", "img => img.naturalWidth") == truth.image_size[0]
+    assert _shown_fields(page) == truth.fields
+    _assert_boxes_on_the_image(page, truth)
+
+
 def test_a_file_the_browser_cannot_show_is_drawn_from_the_servers_preview(
     page: Page, base: str, files: dict[str, Path], render: Callable[[int, str], Sample]
 ) -> None:
@@ -218,3 +236,21 @@ def test_busy_server_says_when_to_retry(browser: Browser, files: dict[str, Path]
         _send(page, url, files["front"])
         assert "busy" in page.inner_text("#error") and "2 seconds" in page.inner_text("#error")
     context.close()
+
+
+def test_api_key_asked_for_then_sent(browser: Browser, files: dict[str, Path]) -> None:
+    """A server with keys for our API: the page says so, opens the key box, and sends the key given."""
+    context = browser.new_context()
+    page = context.new_page()
+    reader = FakeReader(with_checks(make_reading("front")))
+    with live_server(make_app(reader, api_keys={"native": ["s3cret"]})) as url:
+        _send(page, url, files["front"])
+        assert "needs an API key" in page.inner_text("#error")
+        assert page.locator("#key-box").get_attribute("open") is not None
+        page.fill("#key", "s3cret")
+        page.set_input_files("#file", str(files["front"]))
+        page.locator("#result:not([hidden])").wait_for(timeout=TIMEOUT_MS)
+        assert page.locator("#error").is_hidden()
+        assert _shown_fields(page)["number"] == "110102197810272321"
+    context.close()
+    assert len(reader.calls) == 1  # the refused request never reached the reader

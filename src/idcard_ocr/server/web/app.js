@@ -309,7 +309,7 @@
       for (const [name, score] of Object.entries(risk.scores)) {
         const meter = el("meter", { min: 0, max: 1, value: score });
         body.append(el("tr", {}, el("th", { scope: "row", text: name }),
-          el("td", {}, meter, `${(score * 100).toFixed(1)} %`)));
+          el("td", { class: "conf" }, meter, `${(score * 100).toFixed(1)} %`)));
       }
     }
   }
