@@ -243,3 +243,28 @@ def test_each_dialect_equals_its_routes_answer(side: str) -> None:
             assert _stable(to_answer(reading)) == _stable(routes[module](client)), name
             compared.add(module)
     assert compared == set(routes)
+
+
+def test_preview_is_upright_in_the_readings_coordinates() -> None:
+    """A phone JPEG stored sideways with EXIF orientation 6: the preview is upright, as image_size is."""
+    stored = Image.new("RGB", (300, 500), (200, 30, 30))
+    stored.paste((30, 30, 200), (0, 0, 300, 100))  # the stored top band: blue
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    buf = io.BytesIO()
+    stored.save(buf, format="JPEG", quality=95, exif=exif.tobytes())
+    preview = Image.open(io.BytesIO(base64.b64decode(page.preview_jpeg(buf.getvalue())))).convert("RGB")
+    assert preview.size == (500, 300)
+    assert preview.getpixel((490, 150))[2] > 150 and preview.getpixel((10, 150))[0] > 150  # blue band now on the right
+
+
+def test_preview_of_heif() -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    try:
+        Image.new("RGB", (640, 400), (40, 120, 200)).save(buf, format="HEIF", quality=90)
+    except Exception as exc:  # pragma: no cover - depends on the libheif build
+        pytest.skip(f"this pillow_heif cannot encode HEIF ({type(exc).__name__})")
+    preview = Image.open(io.BytesIO(base64.b64decode(page.preview_jpeg(buf.getvalue()))))
+    assert (preview.format, preview.size) == ("JPEG", (640, 400))
