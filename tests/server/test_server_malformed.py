@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from server_helpers import FakeReader, make_app
 
-ROUTES = ["/v1/idcard", "/idcard/ocr", "/faceid/v1/ocridcard", "/v1.0/ocr/id-card", "/do", "/api/predict/idcard_ocr"]
+ROUTES = ["/v1/idcard", "/idcard/ocr", "/faceid/v1/ocridcard", "/v1.0/ocr/id-card", "/do", "/api/predict/idcard_ocr",
+          "/ui/read"]
 MP = "multipart/form-data; boundary=X"
 BODIES = {
     "part without a name": (MP, b"--X\r\nContent-Disposition: form-data\r\n\r\nv\r\n--X--\r\n"),

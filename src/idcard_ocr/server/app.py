@@ -1,4 +1,4 @@
-"""The FastAPI application: our API, the five vendor adapters, request ids, metrics, warm-up first."""
+"""The FastAPI application: our API, the vendor adapters, the web page, request ids, metrics, warm-up first."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from idcard_ocr import engine
 from idcard_ocr.model import Reading
 from idcard_ocr.pipeline import read
-from idcard_ocr.server import native
+from idcard_ocr.server import native, page
 from idcard_ocr.server.auth import KeyChecker
 from idcard_ocr.server.common import ctx_of
 from idcard_ocr.server.config import ENV_PREFIX, Settings, load_settings
@@ -81,6 +81,7 @@ def create_app(
     app.include_router(native.router)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(page.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def _no_route(request: Request, exc: StarletteHTTPException) -> Response:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +90,17 @@ async def answer(request: Request, work: Work, on_error: OnError) -> Response:
     if problem.kind is Kind.BUSY:
         response.headers["Retry-After"] = str(settings_of(request).retry_after)
     return response
+
+
+def example(build: Callable[[Ctx], dict[str, Any]], on_error: OnError) -> dict[str, Any]:
+    """An API's JSON answer as ``build`` makes it, or its JSON error body when ``build`` refuses the reading
+    (no card, say). For the page's dialect tabs: one recognition shown as every API would answer it."""
+    ctx = Ctx(str(uuid.uuid4()), time.perf_counter())
+    try:
+        return build(ctx)
+    except ApiError as err:
+        body: dict[str, Any] = json.loads(bytes(on_error(err, ctx).body))
+        return body
 
 
 def request_body(properties: dict[str, dict[str, Any]], required: list[str], *media: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -21,12 +21,17 @@ VENDOR = "native"
 router = APIRouter()
 
 
-class IdCardRequest(BaseModel):
-    """JSON body of POST /v1/idcard. Give ``image`` or ``url``, not both."""
+class ImageRequest(BaseModel):
+    """What every route of ours takes: ``image`` or ``url`` (not both), and the side wanted."""
 
     image: str | None = PField(None, description="base64, data URI or http(s) URL of the image")
     url: str | None = PField(None, description="http(s) URL of the image")
     side: Literal["auto", "front", "back"] = "auto"
+
+
+class IdCardRequest(ImageRequest):
+    """JSON body of POST /v1/idcard. Give ``image`` or ``url``, not both."""
+
     return_portrait: bool = PField(False, description="Also return the portrait crop (portrait_image, base64 JPEG)")
     return_card: bool = PField(False, description="Also return the straightened card (card_image, base64 JPEG)")
 
@@ -89,22 +94,22 @@ def error_response(err: ApiError, ctx: Ctx) -> Response:
     return JSONResponse(body.model_dump(), status_code=STATUS.get(err.kind, 400))
 
 
-def _api_key(request: Request) -> str | None:
-    return auth.header_after(request, "Authorization", "Bearer") or request.headers.get("X-API-Key") or None
+Options = TypeVar("Options", bound=ImageRequest)
 
 
-async def _parse(request: Request) -> tuple[bytes, str, IdCardRequest]:
+async def parse(request: Request, model: type[Options]) -> tuple[bytes, Options]:
+    """The image and the options of a JSON or multipart request to one of our routes."""
     params = await read_params(request, settings_of(request).max_body_bytes)
     if "image" in params.files:
         try:
-            options = IdCardRequest.model_validate({k: v for k, v in params.values.items() if k != "image"})
+            options = model.model_validate({k: v for k, v in params.values.items() if k != "image"})
         except ValidationError as exc:
             raise ApiError(Kind.INVALID_PARAM, _first_loc(exc)) from exc
         if not params.files["image"]:
             raise ApiError(Kind.EMPTY_IMAGE)
-        return params.files["image"], options.side, options
+        return params.files["image"], options
     try:
-        options = IdCardRequest.model_validate(params.values)
+        options = model.model_validate(params.values)
     except ValidationError as exc:
         raise ApiError(Kind.INVALID_PARAM, _first_loc(exc)) from exc
     if options.image and options.url:
@@ -115,7 +120,7 @@ async def _parse(request: Request) -> tuple[bytes, str, IdCardRequest]:
         image = await image_from_string(request, options.image)
     else:
         raise ApiError(Kind.MISSING_PARAM, "image")
-    return image, options.side, options
+    return image, options
 
 
 def _first_loc(exc: ValidationError) -> str:
@@ -123,17 +128,30 @@ def _first_loc(exc: ValidationError) -> str:
     return ".".join(str(p) for p in errors[0]["loc"]) if errors and errors[0]["loc"] else "body"
 
 
-async def _work(request: Request, ctx: Ctx) -> Response:
-    auth.check(request, VENDOR, _api_key(request))
-    image, side, options = await _parse(request)
-    reading = await recognize(request, image, side, images=options.return_portrait or options.return_card)
+def api_key(request: Request) -> str | None:
+    return auth.header_after(request, "Authorization", "Bearer") or request.headers.get("X-API-Key") or None
+
+
+def to_body(reading: Reading, *, portrait: bool = False, card: bool = False) -> dict[str, Any]:
+    """The answer for a Reading; the crops come as a pair from the reader, give only those asked for."""
     body = reading.model_dump(mode="json")
-    # the crops come as a pair; give only what was asked for
-    if not options.return_portrait:
+    if not portrait:
         body["portrait_image"] = None
-    if not options.return_card:
+    if not card:
         body["card_image"] = None
-    return JSONResponse(body)
+    return body
+
+
+def example_answer(reading: Reading) -> dict[str, Any]:
+    """What POST /v1/idcard answers for ``reading`` with default options."""
+    return to_body(reading)
+
+
+async def _work(request: Request, ctx: Ctx) -> Response:
+    auth.check(request, VENDOR, api_key(request))
+    image, options = await parse(request, IdCardRequest)
+    reading = await recognize(request, image, options.side, images=options.return_portrait or options.return_card)
+    return JSONResponse(to_body(reading, portrait=options.return_portrait, card=options.return_card))
 
 
 _REQUEST_BODY: dict[str, Any] = {

@@ -4,9 +4,11 @@ errors and our one Reading, plus its router. No OCR logic lives here."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Response
 
+from idcard_ocr.model import Reading
 from idcard_ocr.server import native
 from idcard_ocr.server.common import Ctx
 from idcard_ocr.server.problems import ApiError
@@ -31,3 +33,15 @@ ERROR_SHAPES: tuple[tuple[str, Callable[[ApiError, Ctx], Response]], ...] = (
     ("/do", aliyun_do.error_response),
     ("/api/predict/", pai_eas.error_response),
 )
+
+# Display name ("Vendor (path)") -> the JSON body that API answers for a Reading with its default options (its
+# error body when it refuses the reading). The page shows one recognition in every dialect listed here.
+Dialect = Callable[[Reading], dict[str, Any]]
+DIALECTS: dict[str, Dialect] = {
+    "idcard-ocr (/v1/idcard)": native.example_answer,
+    "Alibaba Cloud market (/idcard/ocr)": aliyun_market.example_answer,
+    "Face++ (/faceid/v1/ocridcard)": faceplusplus.example_answer,
+    "Huawei Cloud (/v1.0/ocr/id-card)": huawei.example_answer,
+    "Alibaba Cloud market (/do)": aliyun_do.example_answer,
+    "PAI-EAS (/api/predict/{service})": pai_eas.example_answer,
+}

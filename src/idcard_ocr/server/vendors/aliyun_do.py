@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
-from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, recognize, request_body
+from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, example, recognize, request_body
 from idcard_ocr.server.inputs import image_from_string, read_params
 from idcard_ocr.server.mapping import box_rect, compact, pick_side, side_fields, sides, value
 from idcard_ocr.server.problems import ApiError, Kind
@@ -176,6 +176,18 @@ def to_body(
     body["words_result_num"] = len(words)
     body["log_id"] = log_id(ctx)
     return body
+
+
+def example_answer(reading: Reading) -> dict[str, Any]:
+    """What POST /do answers for ``reading`` asked for the side found (the front first) with the detect_*
+    options off; its error body when it refuses the reading (no card: 463)."""
+
+    def build(ctx: Ctx) -> dict[str, Any]:
+        check_pixels(reading, MIN_SIDE, MAX_SIDE)
+        wanted = pick_side(reading, None) or "front"
+        return to_body(reading, wanted, ctx, direction=False, risk=False)
+
+    return example(build, error_response)
 
 
 def error_response(err: ApiError, ctx: Ctx) -> Response:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
-from idcard_ocr.server.common import Ctx, answer, body_limit, recognize, request_body
+from idcard_ocr.server.common import Ctx, answer, body_limit, example, recognize, request_body
 from idcard_ocr.server.inputs import image_from_string, read_params
 from idcard_ocr.server.mapping import dotted, sides, unpadded, value, ymd
 from idcard_ocr.server.problems import ApiError, Kind
@@ -74,6 +74,15 @@ def to_data(reading: Reading) -> dict[str, str]:
     return data
 
 
+def to_body(reading: Reading) -> dict[str, Any]:
+    return {"status": 200, "msg": "请求成功", "data": to_data(reading)}
+
+
+def example_answer(reading: Reading) -> dict[str, Any]:
+    """What POST /idcard/ocr answers for ``reading`` (its error body when it refuses it)."""
+    return example(lambda ctx: to_body(reading), error_response)
+
+
 def error_response(err: ApiError, ctx: Ctx) -> Response:
     if err.kind is Kind.MISSING_PARAM:
         status, msg, gateway = 500, f"请求失败，缺少必要参数: {err.param}", None
@@ -91,7 +100,7 @@ async def _work(request: Request, ctx: Ctx) -> Response:
         raise ApiError(Kind.MISSING_PARAM, "image")
     image = image_param if isinstance(image_param, bytes) else await image_from_string(request, image_param)
     reading = await recognize(request, image)
-    return JSONResponse({"status": 200, "msg": "请求成功", "data": to_data(reading)})
+    return JSONResponse(to_body(reading))
 
 
 @router.post("/idcard/ocr", openapi_extra=_BODY, summary="身份证图片 OCR 识别 (Alibaba Cloud market compatible)")

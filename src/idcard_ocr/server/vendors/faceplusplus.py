@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from idcard_ocr.checks.risk import legality as legality_of
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
-from idcard_ocr.server.common import Ctx, answer, body_limit, ctx_of, recognize, request_body
+from idcard_ocr.server.common import Ctx, answer, body_limit, ctx_of, example, recognize, request_body
 from idcard_ocr.server.inputs import read_params
 from idcard_ocr.server.mapping import pick_side, unpadded, validity, value, ymd
 from idcard_ocr.server.problems import ApiError, Kind
@@ -99,6 +99,11 @@ def to_body(reading: Reading, ctx: Ctx, *, legality: bool = False) -> dict[str, 
         body["legality"] = legality_of(reading.risk)
     body["time_used"] = ctx.elapsed_ms()
     return body
+
+
+def example_answer(reading: Reading) -> dict[str, Any]:
+    """What POST /faceid/v1/ocridcard answers for ``reading`` (legality not asked for)."""
+    return example(lambda ctx: to_body(reading, ctx), error_response)
 
 
 def error_response(err: ApiError, ctx: Ctx) -> Response:

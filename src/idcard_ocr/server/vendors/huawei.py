@@ -9,12 +9,14 @@ valid_to}}``. Errors: ``{"error_code": ..., "error_msg": ...}`` with Huawei's co
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
-from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, recognize, request_body
+from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, example, recognize, request_body
 from idcard_ocr.server.inputs import decode_image_string, params_of
 from idcard_ocr.server.mapping import pick_side, sides, value
 from idcard_ocr.server.problems import ApiError, Kind
@@ -88,6 +90,17 @@ def to_result(reading: Reading, wanted: str | None) -> dict[str, str]:
     }
 
 
+def to_body(reading: Reading, wanted: str | None) -> dict[str, Any]:
+    """The answer for a Reading: the image size bounds enforced, then ``result``."""
+    check_pixels(reading, MIN_SIDE, MAX_SIDE)
+    return {"result": to_result(reading, wanted)}
+
+
+def example_answer(reading: Reading) -> dict[str, Any]:
+    """What POST /v1.0/ocr/id-card answers for ``reading`` without ``side`` (its error body when it refuses)."""
+    return example(lambda ctx: to_body(reading, None), error_response)
+
+
 _BAD_SIGNATURE = (401, "APIG.0301", "Incorrect IAM authentication information: verify aksk signature fail")
 
 
@@ -118,8 +131,7 @@ async def _work(request: Request, ctx: Ctx) -> Response:
             raise ApiError(Kind.BAD_TYPE, "url")
         data = await request.app.state.fetcher.fetch(url)
     reading = await recognize(request, data, side or "auto")
-    check_pixels(reading, MIN_SIDE, MAX_SIDE)
-    return JSONResponse({"result": to_result(reading, side)})
+    return JSONResponse(to_body(reading, side))
 
 
 @router.post("/v1.0/ocr/id-card", openapi_extra=_BODY, summary="身份证识别 (Huawei Cloud OCR compatible)")

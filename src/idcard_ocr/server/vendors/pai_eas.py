@@ -70,10 +70,22 @@ ERRORS: dict[Kind, tuple[int, str, str]] = {
 }
 
 
+def envelope(code: str, message: str, data: dict[str, Any] | None = None) -> dict[str, str]:
+    """The JSON envelope; its ``data`` is itself a JSON string."""
+    return {"code": code, "message": message, "data": json.dumps(data or {}, ensure_ascii=False)}
+
+
 def encode(code: str, message: str, data: dict[str, Any] | None = None) -> str:
-    """The wire form: base64 of the JSON envelope whose ``data`` is itself a JSON string."""
-    envelope = {"code": code, "message": message, "data": json.dumps(data or {}, ensure_ascii=False)}
-    return base64.b64encode(json.dumps(envelope, ensure_ascii=False).encode("utf-8")).decode("ascii")
+    """The wire form: base64 of the envelope."""
+    return base64.b64encode(json.dumps(envelope(code, message, data), ensure_ascii=False).encode("utf-8")).decode(
+        "ascii"
+    )
+
+
+def example_answer(reading: Reading) -> dict[str, Any]:
+    """What POST /api/predict/{service} answers for ``reading``, as its client sees it once the base64 body is
+    decoded (the envelope; ``data`` a JSON string). A reading without a card is code 201, not an error."""
+    return envelope(*to_envelope(reading))
 
 
 def to_envelope(reading: Reading) -> tuple[str, str, dict[str, Any]]:
