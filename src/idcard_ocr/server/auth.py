@@ -302,7 +302,9 @@ def check_bce(
     expected = hmac.new(signing_key.encode(), canonical.encode("utf-8"), hashlib.sha256).hexdigest()
     if not same(expected, signature):
         raise ApiError(Kind.AUTH_REFUSED)
-    replays.check(f"bce:{signature}")
+    # The signature does not cover the body, and two calls within one second share it: a replay is the same
+    # signature with the same body (a busy client's next call, another image, is not one).
+    replays.check(f"bce:{signature}:{_sha256_hex(body)}")
     return key_id
 
 
