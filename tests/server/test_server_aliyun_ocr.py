@@ -12,8 +12,10 @@ import httpx
 import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.utils import Utils
+from fastapi.testclient import TestClient
 from sdk_clients import aliyun, aliyun_request, jpeg
 from server_helpers import PNG, FakeReader, image_server, live_server, make_app, make_reading, with_checks
+from test_server_malformed import BODIES
 
 from idcard_ocr.model import Quality, Reading
 from idcard_ocr.server import Settings, create_app
@@ -157,3 +159,11 @@ def test_rendered_cards_with_the_sdk(real_base: str, render: Callable[[int, str]
     assert data["data"]["back"]["data"]["issueAuthority"] == back.truth.fields["authority"]
     none = render(1, "neg_document")
     assert refused(lambda: recognize(real_base, aliyun_request(jpeg(none.image)))).code == "unmatchedImageType"
+
+
+@pytest.mark.parametrize("name", list(BODIES))
+def test_malformed_bodies_are_not_images(name: str) -> None:
+    content_type, body = BODIES[name]  # the body is the image itself: whatever it holds, it is not one
+    client = TestClient(make_app(FakeReader()), raise_server_exceptions=False)
+    r = client.post("/", content=body, headers={"Content-Type": content_type, "x-acs-action": "RecognizeIdcard"})
+    assert (r.status_code, r.json()["Code"]) == (415, "unsupportedImageFormat"), r.text[:200]

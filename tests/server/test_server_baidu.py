@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sdk_clients import baidu, baidu_urls, jpeg
 from server_helpers import FakeReader, live_server, make_app, make_reading, png, with_checks
+from test_server_malformed import BODIES
 
 from idcard_ocr.model import Reading
 from idcard_ocr.server import Settings, auth, create_app
@@ -180,3 +181,11 @@ def test_rendered_cards_with_the_sdk(real_base: str, render: Callable[[int, str]
         assert (body["image_status"], body["risk_type"], body["idcard_number_type"]) == ("normal", "normal", 1)
         none = client.idcard(jpeg(render(1, "neg_document").image), "front")
         assert (none["image_status"], none["words_result_num"]) == ("non_idcard", 0)
+
+
+@pytest.mark.parametrize("name", list(BODIES))
+def test_malformed_bodies_get_baidus_error(name: str) -> None:
+    content_type, body = BODIES[name]
+    client = TestClient(make_app(FakeReader()), raise_server_exceptions=False)
+    r = client.post("/rest/2.0/ocr/v1/idcard", content=body, headers={"Content-Type": content_type})
+    assert r.status_code == 200 and r.json()["error_code"] in (216100, 216101), r.text[:200]

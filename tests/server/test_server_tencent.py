@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sdk_clients import jpeg, tencent
 from server_helpers import PNG, FakeReader, image_server, live_server, make_app, make_reading, png, with_checks
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.ocr.v20181119 import models
+from test_server_malformed import BODIES
 
 from idcard_ocr.model import Quality, Reading, Risk, Warnings
 from idcard_ocr.server import Settings, create_app
@@ -237,3 +239,11 @@ def test_rendered_cards_with_the_sdk(real_base: str, render: Callable[[int, str]
     req = models.IDCardOCRRequest()
     req.ImageBase64 = base64.b64encode(jpeg(render(1, "neg_document").image)).decode()
     assert refused(lambda: client.IDCardOCR(req)).code == "FailedOperation.ImageNoIdCard"
+
+
+@pytest.mark.parametrize("name", list(BODIES))
+def test_malformed_bodies_get_tencents_error(name: str) -> None:
+    content_type, body = BODIES[name]
+    client = TestClient(make_app(FakeReader()), raise_server_exceptions=False)
+    r = client.post("/", content=body, headers={"Content-Type": content_type, "X-TC-Action": "IDCardOCR"})
+    assert r.status_code == 200 and r.json()["Response"]["Error"]["Code"] == "InvalidParameter", r.text[:200]

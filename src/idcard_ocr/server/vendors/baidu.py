@@ -185,7 +185,12 @@ def _oauth_error(status: int, error: str, description: str) -> Response:
     return JSONResponse({"error": error, "error_description": description}, status_code=status)
 
 
-@router.api_route("/oauth/2.0/token", methods=["GET", "POST"], summary="OAuth access_token (Baidu AI compatible)")
+@router.get("/oauth/2.0/token", summary="OAuth access_token (Baidu AI compatible)")
+async def token_get(request: Request) -> Response:
+    return await token(request)
+
+
+@router.post("/oauth/2.0/token", summary="OAuth access_token, form body (Baidu AI compatible)")
 async def token(request: Request) -> Response:
     values: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":
