@@ -126,6 +126,16 @@ def test_warn_infos_from_the_card_checks(served: Served, kind: str, flags: dict[
     assert only_copy == ([-9102] if kind == "photocopy" else [])
 
 
+def test_value_check_from_completeness_and_glare(served: Served) -> None:
+    whole = _risky("original").model_copy(update={"warnings": Warnings(incomplete=False)})
+    served.answer(whole.model_copy(update={"quality": Quality(score=90, glare=False)}))
+    assert json.loads(call(served, request({"ValueCheck": True})).AdvancedInfo) == {"IsValueValid": True}
+    served.answer(whole.model_copy(update={"quality": Quality(score=90, glare=True)}))
+    assert json.loads(call(served, request({"ValueCheck": True})).AdvancedInfo) == {"IsValueValid": False}
+    served.answer(whole.model_copy(update={"quality": Quality()}))  # glare not measured: not answered
+    assert json.loads(call(served, request({"ValueCheck": True})).AdvancedInfo) == {}
+
+
 def test_reflect_detail_when_asked_with_reflect_warn(served: Served) -> None:
     served.answer(_risky("original", glare=True))
     r = call(served, request({"ReflectWarn": True}, EnableReflectDetail=True))
@@ -194,6 +204,8 @@ def test_keys_off_accepts_any_caller_and_checks_the_action() -> None:
         assert r.IdNum == "110102197810272321"
         raw = httpx.post(base + "/", json={}, headers={"X-TC-Action": "GeneralBasicOCR"}).json()
         assert raw["Response"]["Error"]["Code"] == "InvalidAction"
+        raw = httpx.post(base + "/", json={}, headers={"X-TC-Action": "IDCardOCR", "X-TC-Version": "2017-01-01"})
+        assert raw.json()["Response"]["Error"]["Code"] == "NoSuchVersion"
         raw = httpx.post(base + "/", content=b"[1]", headers={"X-TC-Action": "IDCardOCR"}).json()
         assert raw["Response"]["Error"]["Code"] == "InvalidParameter"
 

@@ -3,12 +3,15 @@
 Request: JSON ``ImageBase64`` | ``ImageUrl`` (the URL wins when both are given; base64 <= 10 MB), ``CardSide``
 FRONT | BACK (absent: either, the front first), ``Config`` (a JSON string of booleans: CropIdCard, CropPortrait,
 CopyWarn, BorderCheckWarn, ReshootWarn, DetectPsWarn, TempIdWarn, InvalidDateWarn, Quality, MultiCardDetect,
-ReflectWarn), ``EnableReflectDetail``; signed with TC3-HMAC-SHA256 (auth.check_tc3) when keys are configured.
+ReflectWarn, ValueCheck), ``EnableReflectDetail``; signed with TC3-HMAC-SHA256 (auth.check_tc3) when keys are
+configured.
 Answer: HTTP 200 ``{"Response": {Name, Sex, Nation, Birth, Address, IdNum, Authority, ValidDate, AdvancedInfo,
 ReflectDetailInfos, RequestId}}``; ``AdvancedInfo`` is a JSON string holding what Config asked for: ``IdCard`` and
 ``Portrait`` (base64 JPEG crops), ``Quality`` (0-100) and ``WarnInfos`` (codes from our card checks: -9101 cut
 off, -9102 copy, -9103 screen, -9104 temporary card, -9105 covered, -9106 edited, -9107 glare, -9109 validity
-dates inconsistent). ``MultiCardDetect`` fills both sides' fields when both are on the image.
+dates inconsistent) and ``IsValueValid`` (ValueCheck: every field read, no glare). ``MultiCardDetect`` fills both
+sides' fields when both are on the image. Not answered, for want of a measure of our own: ``BorderCodeValue``,
+``IsKeyValid`` (KeyCheck) and -9108 (black-and-white copies only: our copies are one class).
 Errors: HTTP 200 too, ``{"Response": {"Error": {"Code", "Message"}, "RequestId"}}`` with Tencent's codes.
 ``EnableRecognitionRectify=false`` is accepted but changes nothing: the number is repaired only where checksum,
 birth date and area code agree.
@@ -80,6 +83,8 @@ def error_body(err: ApiError, ctx: Ctx) -> dict[str, Any]:
     code, message = ERRORS.get(err.kind, _PARAM)
     if err.kind is Kind.AUTH_REFUSED and err.detail == auth.UNKNOWN_KEY:
         code, message = "AuthFailure.SecretIdNotFound", "The SecretId is not found, please ensure it is correct."
+    elif err.kind is Kind.NOT_FOUND and err.param == "X-TC-Version":
+        code, message = "NoSuchVersion", f"The API version does not exist; IDCardOCR is version {VERSION}."
     return {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": ctx.request_id}}
 
 
@@ -134,6 +139,10 @@ def advanced_info(reading: Reading, config: dict[str, bool]) -> dict[str, Any]:
         info["Portrait"] = reading.portrait_image
     if config.get("Quality") and reading.quality is not None and reading.quality.score is not None:
         info["Quality"] = reading.quality.score
+    if config.get("ValueCheck") and reading.warnings is not None and reading.quality is not None:
+        incomplete, glare = reading.warnings.incomplete, reading.quality.glare
+        if incomplete is not None and glare is not None:  # "every value complete and without reflection"
+            info["IsValueValid"] = not incomplete and not glare
     if any(config.get(s) for s in ("InvalidDateWarn", "BorderCheckWarn", "CopyWarn", "ReshootWarn", "TempIdWarn",
                                     "DetectPsWarn", "ReflectWarn")):
         info["WarnInfos"] = warn_infos(reading, config)
@@ -179,6 +188,8 @@ async def _work(request: Request, ctx: Ctx) -> Response:
         auth.check_tc3(known, method, path, query, headers, body)
     if request.headers.get("x-tc-action") != ACTION:
         raise ApiError(Kind.NOT_FOUND, "X-TC-Action")
+    if request.headers.get("x-tc-version", VERSION) != VERSION:
+        raise ApiError(Kind.NOT_FOUND, "X-TC-Version")
     params = parse_json_object(body)
     side_param = params.get("CardSide")
     if side_param not in (None, "") and side_param not in SIDES:
