@@ -4,6 +4,7 @@ the body is tampered with, the secret is wrong, the key is unknown, the date is 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import types
@@ -12,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from server_helpers import PNG, FakeReader, make_app, make_reading
 from starlette.datastructures import Headers
 
 from idcard_ocr.server import auth
@@ -32,16 +35,16 @@ def kind_of(check: Callable[[], Any]) -> ApiError:
 
 
 def tc3_signed(secret: str = SECRET, params: dict[str, Any] | None = None, key_id: str = KEY_ID,
-               ) -> tuple[dict[str, str], bytes, datetime]:
+               host: str = HOST) -> tuple[dict[str, str], bytes, datetime]:
     from tencentcloud.common import credential
     from tencentcloud.common.http.request import RequestInternal
     from tencentcloud.common.profile.client_profile import ClientProfile
     from tencentcloud.common.profile.http_profile import HttpProfile
     from tencentcloud.ocr.v20181119 import ocr_client
 
-    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=HOST))
+    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=host))
     client = ocr_client.OcrClient(credential.Credential(key_id, secret), "ap-guangzhou", profile)
-    req = RequestInternal(HOST, "POST", "/", header={})
+    req = RequestInternal(host, "POST", "/", header={})
     client._build_req_inter("IDCardOCR", params or {"ImageBase64": "aGVsbG8=", "CardSide": "FRONT"}, req)
     signed_at = datetime.fromtimestamp(int(req.header["X-TC-Timestamp"]), timezone.utc)
     return req.header, req.data.encode(), signed_at
@@ -89,14 +92,14 @@ def test_tc3_without_authorization_is_missing() -> None:
 
 
 def acs3_signed(body: bytes, secret: str = SECRET, key_id: str = KEY_ID, query: dict[str, str] | None = None,
-                ) -> tuple[dict[str, str], str]:
+                host: str = HOST) -> tuple[dict[str, str], str]:
     from urllib.parse import quote
 
     from alibabacloud_tea_openapi.utils import Utils
 
     query = query if query is not None else {"OutputFigure": "true", "Url": "https://example.com/a b~.jpg"}
     headers = {
-        "host": HOST,
+        "host": host,
         "x-acs-version": "2021-07-07",
         "x-acs-action": "RecognizeIdcard",
         "user-agent": "AlibabaCloud test",
@@ -223,3 +226,24 @@ def test_tc3_signs_the_json_body_the_sdk_sends() -> None:
     headers, body, _ = tc3_signed(params={"ImageUrl": "https://example.com/x.jpg"})
     assert json.loads(body) == {"ImageUrl": "https://example.com/x.jpg"}
     assert headers["Content-Type"] == "application/json"
+
+
+# ---- a replayed request through the server: refused in the vendor's own shape ----
+
+
+def test_replays_through_the_server() -> None:
+    keys = {"tencent": [f"{KEY_ID}:{SECRET}"], "aliyun_ocr": [f"{KEY_ID}:{SECRET}"]}
+    client = TestClient(make_app(FakeReader(make_reading("front")), api_keys=keys))
+    headers, body, _ = tc3_signed(params={"ImageBase64": base64.b64encode(PNG).decode()}, host="testserver")
+    first = client.post("/", content=body, headers=headers).json()["Response"]
+    again = client.post("/", content=body, headers=headers).json()["Response"]
+    assert first["IdNum"] == "110102197810272321"
+    assert again["Error"] == {"Code": "AuthFailure.SignatureFailure",
+                              "Message": "This signed request was already received."}
+    headers, _ = acs3_signed(PNG, query={}, host="testserver")
+    assert client.post("/", content=PNG, headers=headers).status_code == 200
+    replayed = client.post("/", content=PNG, headers=headers)
+    assert (replayed.status_code, replayed.json()["Code"]) == (400, "SignatureNonceUsed")
+    tampered, _ = acs3_signed(PNG, query={}, host="testserver")
+    changed = client.post("/", content=PNG + b"\0", headers=tampered)
+    assert (changed.status_code, changed.json()["Code"]) == (400, "SignatureDoesNotMatch")
