@@ -9,13 +9,14 @@ import logging
 import re
 import threading
 import time
+import urllib.parse
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 
 from fastapi import Request
-from starlette.datastructures import State
+from starlette.datastructures import Headers, State
 
 from idcard_ocr.server.config import VENDORS, Settings
 from idcard_ocr.server.inputs import read_body
@@ -286,3 +287,234 @@ async def read_pai_eas(request: Request, limit: int) -> bytes:
         _, tokens, replays = _verifier(request.app.state, "pai_eas", EAS_GUARD_WINDOW)
         verify_eas(request, body, tokens, replays)
     return body
+
+
+# --- Tencent, Baidu, Alibaba Cloud OCR ---
+#
+# Each function checks one vendor's signature scheme on a request given as plain parts (method, path, query,
+# headers, body), so it can be tested without HTTP; each raises ApiError with AUTH_MISSING (no or malformed
+# credential), AUTH_REFUSED (unknown key, wrong signature, tampered body: ``detail`` is UNKNOWN_KEY when the key
+# id is not configured), AUTH_EXPIRED (signed date outside SIGNED_WINDOW) or AUTH_REPLAYED, and returns the key id.
+
+UNKNOWN_KEY = "unknown key id"
+TC3 = "TC3-HMAC-SHA256"
+ACS3 = "ACS3-HMAC-SHA256"
+BCE = "bce-auth-v1"
+BAIDU_TOKEN_LIFETIME = 30 * 24 * 3600  # Baidu's own access tokens live 30 days (expires_in 2592000)
+_BAIDU_TOKEN_PREFIX = "24."  # the prefix Baidu's access tokens carry
+REPLAYS = ReplayGuard()  # one per worker process, shared by the schemes below (their tokens cannot collide)
+
+
+def _hmac256(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _lookup(known: dict[str, bytes], key_id: str) -> bytes:
+    secret = secret_of(known, key_id)
+    if secret is None:
+        raise ApiError(Kind.AUTH_REFUSED, detail=UNKNOWN_KEY)
+    return secret
+
+
+def _utc(text: str, fmt: str) -> datetime:
+    try:
+        return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise ApiError(Kind.AUTH_MISSING, detail="malformed date") from exc
+
+
+def _auth_fields(value: str) -> dict[str, str]:
+    """``Credential=a, SignedHeaders=b;c, Signature=d`` (with or without spaces) as a dict."""
+    out: dict[str, str] = {}
+    for part in value.split(","):
+        name, sep, val = part.strip().partition("=")
+        if sep:
+            out[name.strip()] = val.strip()
+    return out
+
+
+def check_tc3(
+    known: dict[str, bytes], method: str, path: str, query: str, headers: Headers, body: bytes,
+    *, now: datetime | None = None, replays: ReplayGuard = REPLAYS,
+) -> str:
+    """Tencent Cloud API 3.0 TC3-HMAC-SHA256, as tencentcloud-sdk-python signs (abstract_client.py).
+
+    ``Authorization: TC3-HMAC-SHA256 Credential=<SecretId>/<date>/<service>/tc3_request, SignedHeaders=...,
+    Signature=<hex>``; the canonical request is method, path, query, the signed headers (lower-case), and the
+    SHA-256 of the body; the string to sign adds X-TC-Timestamp and the credential scope; the key is derived
+    by HMAC chain from "TC3" + SecretKey over date, service and "tc3_request"."""
+    algorithm, _, rest = headers.get("authorization", "").strip().partition(" ")
+    if algorithm != TC3:
+        raise ApiError(Kind.AUTH_MISSING)
+    fields = _auth_fields(rest)
+    scope = fields.get("Credential", "").split("/")
+    signed = fields.get("SignedHeaders", "")
+    signature = fields.get("Signature", "")
+    stamp = headers.get("x-tc-timestamp", "")
+    if len(scope) != 4 or scope[3] != "tc3_request" or not signature or not stamp.isdigit():
+        raise ApiError(Kind.AUTH_MISSING, detail="malformed authorization")
+    key_id, date, service = scope[0], scope[1], scope[2]
+    names = signed.split(";")
+    if "content-type" not in names or "host" not in names:
+        raise ApiError(Kind.AUTH_MISSING, detail="content-type and host must be signed")
+    if headers.get("x-tc-content-sha256") == "UNSIGNED-PAYLOAD":  # the body must be covered
+        raise ApiError(Kind.AUTH_MISSING, detail="unsigned payload")
+    secret = _lookup(known, key_id)
+    signed_at = datetime.fromtimestamp(int(stamp), timezone.utc)
+    check_fresh(signed_at, now)
+    if date != signed_at.strftime("%Y-%m-%d"):
+        raise ApiError(Kind.AUTH_REFUSED, detail="credential date is not the timestamp's")
+    canonical_headers = "".join(f"{name}:{headers.get(name, '').strip().lower()}\n" for name in names)
+    canonical = "\n".join((method, path, query, canonical_headers, signed, _sha256_hex(body)))
+    to_sign = "\n".join((TC3, stamp, f"{date}/{service}/tc3_request", _sha256_hex(canonical.encode("utf-8"))))
+    key = _hmac256(_hmac256(_hmac256(b"TC3" + secret, date), service), "tc3_request")
+    if not same(hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest(), signature):
+        raise ApiError(Kind.AUTH_REFUSED)
+    replays.check(f"tc3:{signature}")
+    return key_id
+
+
+def _acs3_query(query: str) -> str:
+    """Alibaba's canonical query: each name=value percent-encoded (RFC 3986, '~' kept), sorted by name."""
+    params: dict[str, str] = {}
+    for part in query.split("&"):
+        if part:
+            name, _, val = part.partition("=")
+            params[urllib.parse.unquote(name)] = urllib.parse.unquote(val)
+    return "&".join(
+        f"{urllib.parse.quote(name, safe='~')}={urllib.parse.quote(params[name], safe='~')}" for name in sorted(params)
+    )
+
+
+def check_acs3(
+    known: dict[str, bytes], method: str, path: str, query: str, headers: Headers, body: bytes,
+    *, now: datetime | None = None, replays: ReplayGuard = REPLAYS,
+) -> str:
+    """Alibaba Cloud ACS3-HMAC-SHA256 (V3 signature), as alibabacloud_tea_openapi signs (utils.get_authorization).
+
+    ``Authorization: ACS3-HMAC-SHA256 Credential=<AccessKeyId>,SignedHeaders=<a;b>,Signature=<hex>``; the canonical
+    request is method, path, the sorted encoded query, each signed header ``name:value`` (several values sorted,
+    joined by ','), the signed header names and x-acs-content-sha256, which must be the body's SHA-256; the string
+    to sign is the algorithm and the canonical request's SHA-256; the signature is HMAC-SHA256 with the secret.
+    x-acs-date must be fresh and x-acs-signature-nonce is accepted once."""
+    algorithm, _, rest = headers.get("authorization", "").strip().partition(" ")
+    if algorithm != ACS3:
+        raise ApiError(Kind.AUTH_MISSING)
+    fields = _auth_fields(rest)
+    key_id, signed, signature = fields.get("Credential", ""), fields.get("SignedHeaders", ""), fields.get("Signature")
+    names = signed.split(";")
+    needed = ("host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
+    if not key_id or not signature or any(name not in names for name in needed) or names != sorted(names):
+        raise ApiError(Kind.AUTH_MISSING, detail="malformed authorization")
+    secret = _lookup(known, key_id)
+    check_fresh(_utc(headers.get("x-acs-date", ""), "%Y-%m-%dT%H:%M:%SZ"), now)
+    payload = _sha256_hex(body)
+    if not same(headers.get("x-acs-content-sha256", ""), payload):
+        raise ApiError(Kind.AUTH_REFUSED, detail="body does not match x-acs-content-sha256")
+    canonical_headers = "".join(
+        f"{name}:{','.join(sorted(v.strip() for v in headers.getlist(name)))}\n" for name in names
+    )
+    canonical = "\n".join((method, path or "/", _acs3_query(query), canonical_headers, signed, payload))
+    to_sign = f"{ACS3}\n{_sha256_hex(canonical.encode('utf-8'))}"
+    if not same(hmac.new(secret, to_sign.encode("utf-8"), hashlib.sha256).hexdigest(), signature):
+        raise ApiError(Kind.AUTH_REFUSED)
+    replays.check(f"acs3:{key_id}:{headers.get('x-acs-signature-nonce', '')}")
+    return key_id
+
+
+def check_bce(
+    known: dict[str, bytes], method: str, path: str, query: str, headers: Headers, body: bytes,
+    *, now: datetime | None = None, replays: ReplayGuard = REPLAYS,
+) -> str:
+    """Baidu Cloud bce-auth-v1, as baidu-aip signs (aip/base.py _getAuthHeaders) when it has no access_token.
+
+    ``authorization: bce-auth-v1/<AK>/<timestamp>/<expire seconds>/<signed;headers>/<hex>``; the signing key is
+    HMAC-SHA256(SK, "bce-auth-v1/AK/timestamp/expire") in hex; the canonical request is method, the quoted path,
+    the sorted urlencoded query and the sorted ``name:value`` of the signed headers (host at least). That SDK
+    signs no digest of the body: a body is covered only when x-bce-content-sha256 or content-md5 is signed
+    (then checked here)."""
+    parts = headers.get("authorization", "").strip().split("/")
+    if len(parts) != 6 or parts[0] != BCE or not parts[3].isdigit():
+        raise ApiError(Kind.AUTH_MISSING)
+    _, key_id, stamp, expire, signed, signature = parts
+    names = [name.strip().lower() for name in signed.split(";") if name.strip()]
+    if "host" not in names:
+        raise ApiError(Kind.AUTH_MISSING, detail="host must be signed")
+    secret = _lookup(known, key_id)
+    signed_at = _utc(stamp, "%Y-%m-%dT%H:%M:%SZ")
+    now = now or datetime.now(timezone.utc)
+    check_fresh(signed_at, now)
+    if now > signed_at + timedelta(seconds=int(expire)):
+        raise ApiError(Kind.AUTH_EXPIRED)
+    if "x-bce-content-sha256" in names and not same(headers.get("x-bce-content-sha256", ""), _sha256_hex(body)):
+        raise ApiError(Kind.AUTH_REFUSED, detail="body does not match x-bce-content-sha256")
+    if "content-md5" in names and not same(
+        headers.get("content-md5", ""), base64.b64encode(hashlib.md5(body).digest()).decode()
+    ):
+        raise ApiError(Kind.AUTH_REFUSED, detail="body does not match content-md5")
+    signing_key = hmac.new(secret, f"{BCE}/{key_id}/{stamp}/{expire}".encode(), hashlib.sha256).hexdigest()
+    pairs_ = [(k, v) for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True) if k.lower() != "authorization"]
+    canonical_query = "&".join(sorted(urllib.parse.urlencode(pairs_).split("&"))) if pairs_ else ""
+    canonical_headers = "\n".join(sorted(
+        f"{urllib.parse.quote(name, '').lower()}:{urllib.parse.quote(headers.get(name, '').strip(), '')}"
+        for name in names
+    ))
+    canonical = "\n".join((method.upper(), urllib.parse.quote(path), canonical_query, canonical_headers))
+    expected = hmac.new(signing_key.encode(), canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+    if not same(expected, signature):
+        raise ApiError(Kind.AUTH_REFUSED)
+    # The signature does not cover the body, and two calls within one second share it: a replay is the same
+    # signature with the same body (a busy client's next call, another image, is not one).
+    replays.check(f"bce:{signature}:{_sha256_hex(body)}")
+    return key_id
+
+
+def _baidu_token_mac(secret: bytes, key_id: str, expiry: int) -> str:
+    return hmac.new(secret, f"baidu-access-token/{key_id}/{expiry}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue_baidu_token(key_id: str, secret: bytes, now: float | None = None) -> str:
+    """A self-contained Baidu ``access_token``: key id, expiry and an HMAC keyed by that key's secret, so every
+    worker process can check it without shared state (and rotating the secret revokes it)."""
+    expiry = int(now if now is not None else time.time()) + BAIDU_TOKEN_LIFETIME
+    encoded = base64.urlsafe_b64encode(key_id.encode()).decode().rstrip("=")
+    return f"{_BAIDU_TOKEN_PREFIX}{encoded}.{expiry}.{_baidu_token_mac(secret, key_id, expiry)}"
+
+
+def check_baidu_token(known: dict[str, bytes], token: str | None, now: float | None = None) -> str:
+    """The key id of a token from issue_baidu_token: AUTH_MISSING without one, AUTH_REFUSED when it is not ours
+    (or its key is gone), AUTH_EXPIRED after its lifetime."""
+    if not token:
+        raise ApiError(Kind.AUTH_MISSING)
+    parts = token[len(_BAIDU_TOKEN_PREFIX):].split(".") if token.startswith(_BAIDU_TOKEN_PREFIX) else []
+    if len(parts) != 3 or not parts[1].isdigit():
+        raise ApiError(Kind.AUTH_REFUSED)
+    try:
+        key_id = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(Kind.AUTH_REFUSED) from exc
+    secret = secret_of(known, key_id)
+    expiry = int(parts[1])
+    if secret is None or not same(_baidu_token_mac(secret, key_id, expiry), parts[2]):
+        raise ApiError(Kind.AUTH_REFUSED)
+    if (now if now is not None else time.time()) > expiry:
+        raise ApiError(Kind.AUTH_EXPIRED)
+    return key_id
+
+
+def signing_pairs(request: Request, vendor: str) -> dict[str, bytes] | None:
+    """``vendor``'s id:secret pairs, or None when no key is configured for it (auth off: every caller accepted)."""
+    checker: KeyChecker = request.app.state.keys
+    if not checker.enabled(vendor):
+        return None
+    settings: Settings = request.app.state.settings
+    return pairs(settings.keys_for(vendor))
+
+
+def request_parts(request: Request) -> tuple[str, str, str, Headers]:
+    """(method, path, raw query string, headers) of a request, as signature checks take them."""
+    return request.method, request.url.path, request.scope.get("query_string", b"").decode("latin-1"), request.headers
