@@ -90,6 +90,27 @@ def test_sex_and_nation_in_two_rows_of_a_slanted_card() -> None:
     assert got["sex"] == "女" and got["nation"] == "壮"
 
 
+class _TallCropsDropAGlyph:
+    """A recognizer that, like RapidOCR's on a blurred name, loses the faint first character of a crop with
+    room above and below, and reads it from one cut closer (taller glyphs in its fixed-height input)."""
+
+    def __init__(self, height_px: float) -> None:
+        self.height_px = height_px  # the detector's box height, in card px
+
+    def recognize(self, crops: list) -> list:
+        return [("孙梓伟", 0.9) if c.shape[0] < self.height_px + 0.5 * PX_PER_MM else ("梓伟", 0.99) for c in crops]
+
+
+def test_a_one_character_name_is_read_again_closer() -> None:
+    """No resident's name is one character: a name read as one (a faint surname dropped) is read again."""
+    items = [it if it.text != "孙梓伟" else _item(18.0, 30.0, 12.0, "伟", 3.3) for it in FRONT]
+    got = _read_front(_CARD, items, _TallCropsDropAGlyph(3.3 * PX_PER_MM))  # type: ignore[arg-type]
+    assert got is not None and got.fields["name"].value == "孙梓伟"
+    two = [it if it.text != "孙梓伟" else _item(18.0, 30.0, 12.0, "梓伟", 3.3) for it in FRONT]
+    got = _read_front(_CARD, two, _TallCropsDropAGlyph(3.3 * PX_PER_MM))  # type: ignore[arg-type]
+    assert got is not None and got.fields["name"].value == "梓伟"  # two characters may be a whole name: kept
+
+
 def test_a_driving_licence_is_no_front() -> None:
     assert _front([*FRONT, _item(20.0, 60.0, 4.0, "中华人民共和国机动车驾驶证")]) == {}
 

@@ -430,9 +430,20 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
 
     if "name" in by:
         r = by["name"][0]
-        name = nz.normalize_name(r.text)
+        name, pieces = nz.normalize_name(r.text), r.pieces
+        if len(name) == 1 and len(pieces) == 1:
+            # No resident's name is one character (a surname and a given name): a faint one was dropped by the
+            # recognizer, which reads a blurred line better from a crop cut closer above and below (the glyphs
+            # come out larger in its fixed-height input), with a little more or less margin at the ends.
+            b = pieces[0].box
+            for pad in (0.0, 0.5, -0.5):
+                wider = _layout_box(b.x0 - pad, b.y0 + 0.3, b.x1 + pad, b.y1 - 0.3)
+                text, conf = eng.recognize([crop(card, wider)])[0]
+                if len(again := nz.normalize_name(text)) >= 2 and conf >= 0.6:
+                    name, pieces = again, [_Piece(wider, text, conf)]
+                    break
         if name:
-            f["name"] = _field(r.pieces, name)
+            f["name"] = _field(pieces, name)
 
     _sex_nation(card, by.get("sex", []), f, eng)
 
