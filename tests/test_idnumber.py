@@ -279,6 +279,28 @@ def test_repair_of_a_single_known_confusion_is_right_or_declined(n: str, data: s
     assert (out, repaired) in ((n, True), (bad, False))
 
 
+@settings(max_examples=150, deadline=None)
+@given(numbers, st.data())
+def test_smudged_date_digits_are_taken_from_the_printed_birth_or_declined(n: str, data: st.DataObject) -> None:
+    """Up to three of the number's date digits misread as anything (a stamp or watermark across them)."""
+    places = data.draw(st.lists(st.integers(6, 13), min_size=1, max_size=3, unique=True))
+    bad = list(n)
+    for i in places:
+        bad[i] = data.draw(st.sampled_from([d for d in "0123456789" if d != n[i]]))
+    smudged = "".join(bad)
+    out, repaired = repair(smudged, birth_of(n))
+    assert (out, repaired) in ((n, True), (smudged, False))
+    if birth_of(smudged) is None and len(places) <= 3:  # digits that are no date: always taken from the line
+        assert (out, repaired) == (n, True)
+
+
+def test_two_smudged_date_digits_read_from_the_birth_line() -> None:
+    n = "532527196110015941"  # a synthetic number (checksum valid); its day read as 67 under a watermark
+    assert repair("532527196110675941", "1961-10-01") == (n, True)
+    assert repair("532527196110675941", "1961-10-02") == ("532527196110675941", False)  # checksum disagrees
+    assert repair("532527196110025941", "1961-10-01") == ("532527196110025941", False)  # a date: kept as read
+
+
 @settings(max_examples=100, deadline=None)
 @given(numbers)
 def test_repair_is_idempotent(n: str) -> None:

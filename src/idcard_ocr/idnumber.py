@@ -141,6 +141,12 @@ def repair(raw: str, birth: str | None = None) -> tuple[str, bool]:
         for i, ch in enumerate(s):
             for alt in _CONFUSABLE.get(ch, ""):
                 candidates.add(s[:i] + alt + s[i + 1:])
+        printed = want_birth.replace("-", "") if want_birth else ""
+        if len(printed) == 8 and birth_of(s) is None and sum(a != b for a, b in zip(s[6:14], printed)) <= 3:
+            # date digits that are no date (a stamp or watermark across them, "19611067"): the printed birth
+            # line says what they are; taken only with the checksum and area code agreeing. (A date that is one
+            # stays: the strip's large digits are read more surely than the birth line.)
+            candidates.add(s[:6] + printed + s[14:])
     found = [c for c in candidates if good(c)]
     if len(found) == 1:
         return found[0], True
