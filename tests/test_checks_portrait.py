@@ -120,3 +120,16 @@ def test_person_rect_declines_a_card_without_a_person() -> None:
 
     card = np.full((CANON_H, CANON_W, 3), (238, 236, 232), np.uint8)
     assert person_rect(card, nominal_rect("resident"), [(160, 60, 420, 110)]) is None
+
+
+def test_card_image_is_the_fronts_where_both_sides_show(check: Check) -> None:
+    """A copy of both sides: the straightened card given back is the front's (the portrait's card; vendors
+    answer the front first), whichever side the reader found first."""
+    from idcard_ocr.checks import apply
+
+    _s, d, c = check(1, "both_sides")
+    sides = [v.card.side for v in d.views]
+    assert sorted(sides) == ["back", "front"]
+    got = apply(d.reading, c, d, images=True)
+    assert got.card_image == card_jpeg(d, sides.index("front"))
+    assert got.card_image != card_jpeg(d, sides.index("back"))

@@ -86,7 +86,8 @@ class Reading(BaseModel):
     risk: Risk | None = PField(None, description="None when no card was found (nothing to judge)")
     warnings: Warnings | None = None
     portrait_image: str | None = PField(None, description="On request: the photo, upright, as base64 JPEG")
-    card_image: str | None = PField(None, description="On request: the straightened first card, base64 JPEG")
+    card_image: str | None = PField(
+        None, description="On request: the straightened card (the front where both sides show), base64 JPEG")
 
     def value(self, name: str) -> str | None:
         f = self.fields.get(name)

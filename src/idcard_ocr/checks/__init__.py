@@ -188,7 +188,9 @@ def apply(reading: Reading, checks: CardChecks, detailed: Detailed | None = None
     }
     if images and detailed is not None:
         update["portrait_image"] = portrait_jpeg(detailed, checks)
-        update["card_image"] = card_jpeg(detailed)
+        # the front's, where both sides show: the card the portrait and the vendors' answers (front first) are of
+        front = next((i for i, v in enumerate(detailed.views) if v.card.side == "front"), 0)
+        update["card_image"] = card_jpeg(detailed, front)
     return reading.model_copy(update=update)
 
 
