@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -97,7 +98,8 @@ class ParquetOutput:
         self.schema = arrow_schema()
         self._rows: list[dict[str, Any]] = []
         self._since = time.monotonic()
-        self._run = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
+        # Unique per run, so no rerun (in the same second, in the same process) writes over an earlier part.
+        self._run = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(4)}"
         self._parts = 0
 
     def done(self) -> set[str]:

@@ -51,7 +51,8 @@ def flat_row(rec: dict[str, Any]) -> dict[str, Any]:
     for name, f in rec["fields"].items():
         if name not in ALL_FIELDS:  # model.py names every field a reader may give (FIELD_NAMES, OTHER_FIELDS)
             continue
-        row[name], row[f"{name}_confidence"], row[f"{name}_box"] = f["value"], f["confidence"], f["box"]
+        row[name], row[f"{name}_confidence"] = f["value"], f["confidence"]
+        row[f"{name}_box"] = [list(xy) for xy in f["box"]]  # lists, as JSON and Arrow give them back
     checks = rec["checks"]
     for c in CHECK_FLAGS:
         row[c] = checks.get(c)
@@ -69,5 +70,5 @@ def flat_row(rec: dict[str, Any]) -> dict[str, Any]:
     if rec.get("warnings") is not None:
         row["warnings"] = [w for w in WARNING_FLAGS if rec["warnings"].get(w)]
     if rec.get("portrait") is not None:
-        row["portrait_box"] = rec["portrait"]["box"]
+        row["portrait_box"] = list(rec["portrait"]["box"])
     return row
