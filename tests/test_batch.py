@@ -217,3 +217,13 @@ def test_without_the_extra_ray_and_parquet_say_how_to_install_it(
     with pytest.raises(BatchError, match=r"idcard-ocr\[ray\]"):
         run(cards, tmp_path / "out", fmt="parquet")
     assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out").exists()
+
+
+def test_nothing_to_read_and_a_bad_format_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not an image\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    for args, says in (([str(tmp_path), str(tmp_path / "o.jsonl")], "no image"),
+                       ([str(tmp_path), str(tmp_path / "o"), "--format", "csv"], "unknown format")):
+        r = subprocess.run([sys.executable, "-m", "idcard_ocr.cli", "batch", *args], capture_output=True, text=True,
+                           env=env, stdin=subprocess.DEVNULL, timeout=120)
+        assert r.returncode == 2 and says in r.stderr.lower() and "Traceback" not in r.stderr, r.stderr

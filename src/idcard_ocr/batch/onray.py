@@ -49,8 +49,12 @@ def _connect(ray: Any, address: str, cpus: int | None) -> bool:
         # A Ray of our own on this machine: loopback only, no dashboard, no usage report.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False, _node_ip_address="127.0.0.1")
-    else:
+        return True
+    try:
         ray.init(address=address)  # "auto" (RAY_ADDRESS or the cluster on this node) or ray://head:10001
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise BatchError(f"cannot join the Ray cluster at {address!r}: {first}") from e
     return True
 
 
