@@ -1,7 +1,7 @@
 """`idcard-ocr batch` (issue 11): on a local Ray, rows equal `idcard_ocr.read`'s; a corrupt file is an error row;
 a rerun after a killed run reads only what the output lacks.
 
-One Ray (2 CPUs, loopback, no dashboard, no usage report) for the session; 20 rendered cards, read once.
+One Ray (2 CPUs, no dashboard, no usage report) for the session; 20 rendered cards, read once.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def _connect(ray: Any, address: str, cpus: int | None) -> bool:
     if ray.is_initialized():  # a caller (a test, a notebook) already chose the cluster
         return False
     if address == "local":
-        # A Ray of our own on this machine: loopback only, no dashboard, no usage report.
+        # A Ray of our own on this machine, for this run: no dashboard, no usage report.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False, _node_ip_address="127.0.0.1")
         return True
