@@ -1,11 +1,11 @@
-"""idcard-ocr command line: `read` files or folders to JSON lines, `serve` the HTTP API."""
+"""idcard-ocr command line: `read` files or folders to JSON lines, `batch` a backlog (locally or on Ray), `serve`
+the HTTP API."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -17,80 +17,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from .records import expand, literal, read_file, reading_line
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Read Chinese resident ID cards, offline.")
 _err = Console(stderr=True, soft_wrap=True)  # one line per error, however long
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".heic", ".heif"}
-
-
-def _expand(paths: list[Path]) -> Iterator[Path]:
-    for p in paths:
-        if p.is_dir():
-            # (non-regular files with an image's name are passed on: _read_one reports them)
-            yield from sorted(f for f in p.rglob("*") if not f.is_dir() and f.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            yield p
-
-
-def reading_line(file: str, reading: Any) -> dict[str, Any]:
-    """The JSON-lines record for one image."""
-    rec: dict[str, Any] = {
-        "file": file,
-        "side": reading.side,
-        "rotation": reading.rotation,
-        "fields": {k: f.model_dump() for k, f in reading.fields.items()},
-        "checks": reading.checks.model_dump(exclude_none=True),
-    }
-    if reading.card_type is not None:
-        rec["card_type"] = reading.card_type
-    if reading.risk is not None:
-        rec["risk"] = reading.risk.model_dump(by_alias=True, exclude_none=True)
-    if reading.quality is not None:
-        rec["quality"] = reading.quality.model_dump(exclude_none=True, exclude={"measures"})
-    if reading.warnings is not None:
-        rec["warnings"] = reading.warnings.model_dump(exclude_none=True)
-    if reading.portrait is not None:
-        rec["portrait"] = {"box": list(reading.portrait.box), "quad": reading.portrait.quad}
-    rec["time_ms"] = reading.time_ms
-    return rec
-
-
-def _read_one(path: str, portrait_dir: str | None = None, card_dir: str | None = None) -> dict[str, Any]:
-    # Runs in the parent or a worker process: errors come back as data so the run goes on.
-    from .errors import IdCardOcrError
-    from .pipeline import read_detailed
-
-    warnings.simplefilter("ignore")  # library warnings (Pillow's, say) are not the user's business: errors are
-    if Path(path).exists() and not Path(path).is_file():  # a FIFO or a device would block or stream forever
-        return {"file": path, "error": "not a regular file"}
-    try:
-        d = read_detailed(Path(path))
-        if portrait_dir or card_dir:
-            _save_crops(path, d, portrait_dir, card_dir)
-        return reading_line(path, d.reading)
-    except IdCardOcrError as e:
-        return {"file": path, "error": f"{type(e).__name__}: {e}"}
-    except OSError as e:
-        return {"file": path, "error": f"cannot open file ({e.strerror or type(e).__name__})"}
-
-
-def _save_crops(path: str, d: Any, portrait_dir: str | None, card_dir: str | None) -> None:
-    import cv2
-
-    from .checks import portrait_crop
-
-    stem = Path(path).stem
-    if card_dir:
-        for i, v in enumerate(d.views):
-            cv2.imwrite(str(Path(card_dir) / f"{stem}_card{i}_{v.card.side}.jpg"), v.upright)
-    if portrait_dir and d.reading.portrait is not None:
-        from .checks import assess
-
-        checks = assess(d)
-        for i in range(len(checks.portraits)):
-            crop = portrait_crop(d, checks, i)
-            if crop is not None:
-                cv2.imwrite(str(Path(portrait_dir) / f"{stem}_portrait{i}.jpg"), crop)
 
 
 @app.command()
@@ -108,8 +38,8 @@ def read(
     for folder in (portrait, card):
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
-    files = [str(p) for p in _expand(paths)]
-    one = partial(_read_one, portrait_dir=str(portrait) if portrait else None, card_dir=str(card) if card else None)
+    files = [str(p) for p in expand(paths)]
+    one = partial(read_file, portrait_dir=str(portrait) if portrait else None, card_dir=str(card) if card else None)
     if not files:
         _err.print("[red]error:[/] no image files found")
         raise typer.Exit(2)
@@ -132,23 +62,55 @@ def read(
         raise typer.Exit(1)
 
 
-def _literal(text: str) -> str:
-    """A file name or message on one line as it is: control characters (a newline in a name) escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def _emit(results: Iterator[dict[str, Any]], progress: Progress, task: Any) -> int:
     failed = 0
     for rec in results:
         if "error" in rec:
             failed += 1
-            _err.print(f"[red]error:[/] {escape(_literal(rec['file']))}: {escape(_literal(rec['error']))}",
+            _err.print(f"[red]error:[/] {escape(literal(rec['file']))}: {escape(literal(rec['error']))}",
                        highlight=False)
         else:
             sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
             sys.stdout.flush()
         progress.advance(task)
     return failed
+
+
+@app.command()
+def batch(
+    input: Annotated[Path, typer.Argument(help="A folder (searched recursively), an image, or a text file of paths")],
+    output: Annotated[Path, typer.Argument(help="JSONL file, or a directory of Parquet part files")],
+    ray: Annotated[str | None, typer.Option(
+        "--ray", help="Run on Ray: 'local' (start one here), 'auto' (RAY_ADDRESS or this node's cluster) or an "
+        "address such as ray://head:10001")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet")] = "jsonl",
+    workers: Annotated[int | None, typer.Option(
+        "--workers", "-w", min=1, help="Processes, or Ray actors (default: one per CPU)")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per Ray task")] = 4,
+) -> None:
+    """Read every image of INPUT into OUTPUT, one row per image; a rerun reads only what OUTPUT lacks.
+
+    Exit code: 0 when every image this run read was read, 1 when some could not be (an error row each, and one
+    line on stderr), 2 when no image file was found or the run could not start.
+    """
+    from .batch import BatchError, run
+
+    def report(file: str, error: str) -> None:
+        _err.print(f"[red]error:[/] {escape(literal(file))}: {escape(literal(error))}", highlight=False)
+
+    try:
+        s = run(input, output, fmt=fmt.lower(), ray=ray, workers=workers, batch_size=batch_size, on_error=report,
+                console=_err)
+    except BatchError as e:
+        _err.print(f"[red]error:[/] {escape(literal(str(e)))}", highlight=False)
+        raise typer.Exit(2) from None
+    if not s.found:
+        _err.print("[red]error:[/] no image files found")
+        raise typer.Exit(2)
+    _err.print(f"{s.found} images: {s.already} already in the output, {s.read} read, {s.failed} could not be",
+               highlight=False)
+    if s.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

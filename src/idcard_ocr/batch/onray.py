@@ -1,0 +1,83 @@
+"""Batch on Ray: Ray Data hands the file list to an actor pool, one warm engine per actor, one actor per CPU.
+
+The images are read by the actors from their paths, so every node must see the files at the same path (a
+shared file system). The rows come back to this process, which writes them (output.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from .. import records
+from .output import BatchError
+from .rows import flat_row
+
+INSTALL = "pip install 'idcard-ocr[ray]'"
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+        import ray.data
+    except ImportError as e:
+        raise BatchError(f"--ray needs Ray Data: {INSTALL}") from e
+    return ray
+
+
+class Reader:
+    """One actor: its own engine, loaded and warmed once, then a batch of paths at a time."""
+
+    def __init__(self, threads: int = 1) -> None:
+        os.environ["IDCARD_OCR_THREADS"] = str(threads)  # before the engine exists: it reads this once
+        from ..engine import warm_up
+
+        warm_up()
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        # One JSON string per row: Arrow need not guess column types from a batch that happens to be all null.
+        return {"row": [json.dumps(flat_row(records.read_file(str(f))), ensure_ascii=False) for f in batch["file"]]}
+
+
+def _connect(ray: Any, address: str, cpus: int | None) -> bool:
+    """Start or join Ray; True when this call started it (and so must shut it down)."""
+    if ray.is_initialized():  # a caller (a test, a notebook) already chose the cluster
+        return False
+    if address == "local":
+        # A Ray of our own on this machine, for this run: no dashboard, no usage report.
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False, _node_ip_address="127.0.0.1")
+        return True
+    try:
+        ray.init(address=address)  # "auto" (RAY_ADDRESS or the cluster on this node) or ray://head:10001
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise BatchError(f"cannot join the Ray cluster at {address!r}: {first}") from e
+    return True
+
+
+def read_on_ray(
+    files: list[str], address: str, actors: int | None = None, batch_size: int = 4
+) -> Iterator[list[dict[str, Any]]]:
+    """Rows of the files, a Ray block at a time, as the actors finish them (in no particular order)."""
+    ray = import_ray()
+    started = _connect(ray, address, actors)
+    try:
+        from ray.data import ActorPoolStrategy
+
+        size = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        # Small blocks: the rows stream back (and are saved) a block at a time, and no actor is left with a long
+        # queue at the end while the others wait; bounded, so a million paths are not a million blocks.
+        per_block = min(256, max(batch_size, len(files) // (size * 16)))
+        ds = ray.data.from_items([{"file": f} for f in files], override_num_blocks=-(-len(files) // per_block))
+        ds = ds.map_batches(
+            Reader, batch_size=batch_size, num_cpus=1,  # Reader() runs one inference thread: one CPU
+            compute=ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=2),
+        )
+        for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+            yield [json.loads(s) for s in batch.column("row").to_pylist()]
+    finally:
+        if started:
+            ray.shutdown()
