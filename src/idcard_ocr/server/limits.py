@@ -23,6 +23,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from idcard_ocr.server.config import Settings, load_settings
 
 log = logging.getLogger("idcard_ocr.server")
+# python-multipart warns for every malformed part it meets: a client could fill the log at will; the route's
+# own answer (bad body) already says it.
+logging.getLogger("python_multipart").setLevel(logging.ERROR)
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +78,19 @@ class GuardedH11Protocol(H11Protocol):
         if not self.transport.is_closing():
             self._arm_header_timer()  # before super(): a pipelined request it parses disarms it
         super().on_response_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        """A body that breaks HTTP framing (a bad chunk size) while the app already answers its request:
+        uvicorn would write its 400 under the app's feet, and the app's own answer then fails with a
+        traceback in the log. The app is told the client is gone (its answer is dropped) instead."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if cycle.response_started:
+                self.transport.close()
+                return
+        super().send_400_response(msg)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
