@@ -16,6 +16,7 @@ timings aside); routes outside an API's paths answer below 500 (``/readyz``: 503
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import random
@@ -23,11 +24,11 @@ import re
 import socket
 import struct
 import zlib
-from urllib.parse import quote
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Response
@@ -215,7 +216,7 @@ class Case:
 def routes_of(app: FastAPI) -> list[tuple[str, str]]:
     """(method, path template) of every route in the app's OpenAPI, /docs and /openapi.json."""
     out = [(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops]
-    return sorted(out) + [("GET", "/docs"), ("GET", "/openapi.json")]
+    return [*sorted(out), ("GET", "/docs"), ("GET", "/openapi.json")]
 
 
 def _fill(template: str, rng: random.Random) -> str:
@@ -326,7 +327,7 @@ def _body(rng: random.Random, params: dict[str, Any], content_type: str) -> byte
 def _query(rng: random.Random) -> str:
     if rng.random() < 0.7:
         return ""
-    pairs = [f"{rng.choice(ALL_PARAMS + ('id', 'x'))}={rng.choice(('1', '', '%zz', '%00', 'a' * 200, 'é'))}"
+    pairs = [f"{rng.choice((*ALL_PARAMS, 'id', 'x'))}={rng.choice(('1', '', '%zz', '%00', 'a' * 200, 'é'))}"
              for _ in range(rng.randint(1, 4))]
     return "?" + "&".join(pairs)
 
@@ -461,10 +462,8 @@ class Connection:
     def _send_once(self, case: Case) -> Answer | None:
         if self.sock is None:
             self.sock = socket.create_connection(self.address, timeout=self.timeout)
-        try:
-            self.sock.sendall(case.wire())
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server may have answered (and closed) before reading it all
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.sock.sendall(case.wire())  # the server may have answered (and closed) before reading it all
         answer = self._read(case.method)
         if answer is None or answer.closed:
             self.close()
@@ -546,8 +545,8 @@ def documented_errors() -> dict[str, tuple[frozenset[tuple[int, str]], tuple[int
     """API path prefix -> (its error answers for every problem but an internal one, its internal answer)."""
     out = {}
     for prefix, on_error in ERROR_SHAPES:
-        ok = frozenset({_render(on_error, k) for k in Kind if k is not Kind.INTERNAL} | EXTRA_DOCUMENTED.get(prefix, set()))
-        out[prefix] = (ok, _render(on_error, Kind.INTERNAL))
+        ok = {_render(on_error, k) for k in Kind if k is not Kind.INTERNAL} | EXTRA_DOCUMENTED.get(prefix, set())
+        out[prefix] = (frozenset(ok), _render(on_error, Kind.INTERNAL))
     return out
 
 

@@ -116,7 +116,7 @@ def test_fuzz_every_route_with_the_real_reader(real: tuple[Target, _Lines], seed
 
 @pytest.mark.e2e
 def test_the_real_reader_answered_its_share(real: tuple[Target, _Lines]) -> None:
-    target, lines = real
+    target, _lines = real
     assert target.sent >= REAL_CASES, target.sent
     assert target.statuses.get(200, 0) >= 10, target.statuses  # some images got through to a reading
     print("real reader:", sorted(target.statuses.items()))
