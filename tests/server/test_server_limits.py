@@ -249,3 +249,24 @@ def test_connections_beyond_the_cap_are_closed_at_once() -> None:
         finally:
             for sock in held:
                 sock.close()
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
+def test_a_broken_chunked_body_leaves_no_traceback(method: str, caplog: pytest.LogCaptureFixture) -> None:
+    app = make_app(FakeReader())
+    with live_server(app, http=guarded_protocol(header_timeout=5, max_connections=50)) as base:
+        handler = caplog.handler
+        for name in ("uvicorn", "uvicorn.error", "asyncio"):  # uvicorn's dictConfig dropped pytest's handler
+            logging.getLogger(name).addHandler(handler)
+        try:
+            for path in ("/openapi.json", "/healthz", "/v1/idcard"):
+                with _connect(base) as sock:
+                    sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 "zz\r\n".encode())
+                    _closed(sock, 5)
+            time.sleep(0.2)
+        finally:
+            for name in ("uvicorn", "uvicorn.error", "asyncio"):
+                logging.getLogger(name).removeHandler(handler)
+    assert "Traceback" not in caplog.text and "Exception in ASGI" not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]

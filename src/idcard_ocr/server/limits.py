@@ -17,6 +17,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
+import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -81,16 +82,19 @@ class GuardedH11Protocol(H11Protocol):
 
     def send_400_response(self, msg: str) -> None:
         """A body that breaks HTTP framing (a bad chunk size) while the app already answers its request:
-        uvicorn would write its 400 under the app's feet, and the app's own answer then fails with a
-        traceback in the log. The app is told the client is gone (its answer is dropped) instead."""
+        uvicorn would write its 400 under the app's feet (for HEAD it cannot write one at all) and the app's
+        own answer then fails, a traceback in the log either way. The app is told the client is gone (its
+        answer is dropped) and the connection is closed."""
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             cycle.disconnected = True
             cycle.message_event.set()
-            if cycle.response_started:
-                self.transport.close()
-                return
-        super().send_400_response(msg)
+            self.transport.close()
+            return
+        try:
+            super().send_400_response(msg)
+        except h11.LocalProtocolError:
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
