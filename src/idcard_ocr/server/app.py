@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from idcard_ocr import engine
 from idcard_ocr.model import Reading
 from idcard_ocr.pipeline import read
-from idcard_ocr.server import native
+from idcard_ocr.server import memory, native
 from idcard_ocr.server.auth import KeyChecker
 from idcard_ocr.server.common import ctx_of
 from idcard_ocr.server.config import ENV_PREFIX, Settings, load_settings
@@ -45,7 +45,10 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``read_fn``/``warm_up`` default to the library's; tests may pass their own."""
     settings = settings or load_settings()
-    runner = Runner(read_fn or default_read, settings.concurrency, settings.queue_size, settings.body_budget_bytes)
+    if settings.tune_memory:
+        memory.tune()
+    runner = Runner(read_fn or default_read, settings.concurrency, settings.queue_size, settings.body_budget_bytes,
+                    trim_memory=settings.tune_memory)
     fetcher = UrlFetcher(settings, transport=fetch_transport)
     keys = KeyChecker(settings)
     metrics = Metrics()

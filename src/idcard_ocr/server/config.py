@@ -29,6 +29,8 @@ Environment variables (each overrides the TOML file):
     IDCARD_OCR_URL_ALLOWLIST        comma-separated CIDRs or host names that URL input may reach even though
                                     they are loopback/private/link-local (refused by default)
     IDCARD_OCR_WARM_UP              load the models before serving (default true)
+    IDCARD_OCR_TUNE_MEMORY          glibc malloc: large buffers in their own mappings (returned when freed), two
+                                    arenas, freed memory trimmed when the pool is idle (default true; memory.py)
     IDCARD_OCR_KEYS_<VENDOR>        comma-separated API keys for one API; VENDOR is NATIVE, ALIYUN_MARKET,
                                     FACEPLUSPLUS (each "api_key:api_secret"), HUAWEI, ALIYUN_DO or PAI_EAS.
                                     An API with no key configured accepts every caller.
@@ -70,6 +72,7 @@ class Settings(BaseModel):
     fetch_max_redirects: int = Field(3, ge=0)
     url_allowlist: list[str] = Field(default_factory=list)
     warm_up: bool = True
+    tune_memory: bool = True
     api_keys: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("api_keys")

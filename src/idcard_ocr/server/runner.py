@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from typing import Protocol, TypeVar
 
 from idcard_ocr.model import Reading
+from idcard_ocr.server import memory
 
 T = TypeVar("T")
 _EWMA_WEIGHT = 0.2  # of the newest recognition time: about the last ten reads count
@@ -69,8 +70,10 @@ current_ticket: ContextVar[Ticket | None] = ContextVar("idcard_ocr_ticket", defa
 
 
 class Runner:
-    def __init__(self, read_fn: ReadFn, threads: int, queue_size: int, body_budget: int = 1 << 62) -> None:
+    def __init__(self, read_fn: ReadFn, threads: int, queue_size: int, body_budget: int = 1 << 62,
+                 trim_memory: bool = False) -> None:
         self._read_fn = read_fn
+        self._trim_memory = trim_memory
         self.threads = threads
         self.capacity = threads + queue_size
         self.body_budget = body_budget
@@ -130,6 +133,9 @@ class Runner:
             with self._lock:
                 self._service_s = took if not self._service_s else (
                     _EWMA_WEIGHT * took + (1 - _EWMA_WEIGHT) * self._service_s)
+                idle = self._pending <= 1
+            if self._trim_memory and idle:  # nobody waits for this thread: hand freed memory back
+                memory.trim()
 
     async def read(self, image: bytes, side: str, images: bool = False, rectify: bool = True) -> Reading:
         """Read on the pool under the current request's ticket (or a place of its own when there is none)."""
