@@ -54,7 +54,7 @@ def rss_kb(pid: int) -> dict[str, int]:
 
 
 class Server:
-    def __init__(self, reader: str, log: Path) -> None:
+    def __init__(self, reader: str, log: Path, module: str = "bench.fuzz") -> None:
         import socket
 
         with socket.socket() as s:
@@ -62,7 +62,7 @@ class Server:
             self.port = s.getsockname()[1]
         self.log = log
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-        command = [sys.executable, "-m", "bench.fuzz", "--serve", str(self.port), "--reader", reader]
+        command = [sys.executable, "-m", module, "--serve", str(self.port), "--reader", reader]
         self.proc = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 180
         while b"Uvicorn running" not in log.read_bytes():
