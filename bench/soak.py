@@ -85,7 +85,8 @@ def large_case(rng: random.Random) -> Case:
 def run(n: int, seed: int, card_share: float, large_share: float, sample_every: int, threads: int) -> dict[str, Any]:
     OUT.mkdir(exist_ok=True)
     cards = card_images(24)
-    server = Server("real", OUT / "soak-server.log", module="bench.soak")
+    tuned = os.environ.get("IDCARD_OCR_TUNE_MEMORY", "true")
+    server = Server("real", OUT / f"soak-server-tune_memory-{tuned}.log", module="bench.soak")
     from idcard_ocr.server import Settings, create_app
 
     routes = routes_of(create_app(Settings(warm_up=False)))
@@ -143,7 +144,7 @@ def run(n: int, seed: int, card_share: float, large_share: float, sample_every: 
     logs = server.stop()
     from bench.fuzzcases import log_problems
 
-    return {"n": n, "seconds": round(elapsed, 1), "tune_memory": os.environ.get("IDCARD_OCR_TUNE_MEMORY", "true"),
+    return {"n": n, "seconds": round(elapsed, 1), "tune_memory": tuned,
             "counts": counts, "problems": found, "log_problems": log_problems(logs)[:20],
             "rss_samples_kb": samples, "peak_kb": final["VmHWM"]}
 
