@@ -273,3 +273,14 @@ def test_a_broken_chunked_body_leaves_no_traceback(method: str, caplog: pytest.L
                 logging.getLogger(name).removeHandler(handler)
     assert "Traceback" not in caplog.text and "Exception in ASGI" not in caplog.text
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_malloc_settings_apply_where_malloc_is_glibcs() -> None:
+    import platform
+
+    from idcard_ocr.server import memory
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")
+    assert memory.tune()
+    memory.trim()  # must not fail; what it gives back is measured by bench/soak.py
