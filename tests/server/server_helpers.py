@@ -32,7 +32,7 @@ from idcard_ocr.model import (
     Risk,
 )
 from idcard_ocr.server import Settings, create_app
-from idcard_ocr.server.runner import Busy, ReadFn
+from idcard_ocr.server.runner import Busy, ReadFn, Ticket
 
 
 def png(width: int = 400, height: int = 252) -> bytes:
@@ -186,6 +186,12 @@ class BusyRunner:
     capacity = 0
     pending = 0
 
+    def admit(self, body_bytes: int = 0) -> Ticket:
+        raise Busy()
+
+    def retry_after(self) -> int:
+        return 0
+
     async def read(self, image: bytes, side: str, images: bool = False, rectify: bool = True) -> Reading:
         raise Busy()
 
@@ -211,10 +217,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` under uvicorn on a free loopback port; yields its base URL."""
+def live_server(app: FastAPI, **config: Any) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free loopback port (``config``: more uvicorn.Config options); yields its
+    base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -14,11 +14,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from idcard_ocr import engine
 from idcard_ocr.model import Reading
 from idcard_ocr.pipeline import read
-from idcard_ocr.server import native, page
+from idcard_ocr.server import memory, native, page
 from idcard_ocr.server.auth import KeyChecker
 from idcard_ocr.server.common import ctx_of
 from idcard_ocr.server.config import ENV_PREFIX, Settings, load_settings
 from idcard_ocr.server.inputs import UrlFetcher
+from idcard_ocr.server.limits import BodyDeadline, GuardedH11Protocol
 from idcard_ocr.server.metrics import Metrics, RequestContext
 from idcard_ocr.server.problems import ApiError, Kind
 from idcard_ocr.server.runner import ReadFn, Runner
@@ -44,7 +45,10 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``read_fn``/``warm_up`` default to the library's; tests may pass their own."""
     settings = settings or load_settings()
-    runner = Runner(read_fn or default_read, settings.concurrency, settings.queue_size)
+    if settings.tune_memory:
+        memory.tune()
+    runner = Runner(read_fn or default_read, settings.concurrency, settings.queue_size, settings.body_budget_bytes,
+                    trim_memory=settings.tune_memory)
     fetcher = UrlFetcher(settings, transport=fetch_transport)
     keys = KeyChecker(settings)
     metrics = Metrics()
@@ -77,6 +81,7 @@ def create_app(
     app.state.keys = keys
     app.state.metrics = metrics
     app.state.ready = False
+    app.add_middleware(BodyDeadline, total=settings.body_timeout, idle=settings.body_idle_timeout)
     app.add_middleware(RequestContext, metrics=metrics)
     app.include_router(native.router)
     for router in ROUTERS:
@@ -134,6 +139,9 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
         port=settings.port if port is None else port,
         workers=workers,
         timeout_graceful_shutdown=30,
+        http=GuardedH11Protocol,  # header deadline and connection cap (limits.py)
+        timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         log_config=log_config,
         log_level=log_level,
     )

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
+from starlette.requests import ClientDisconnect
 
 from idcard_ocr.errors import ImageError
 from idcard_ocr.model import Reading
 from idcard_ocr.server.config import Settings
 from idcard_ocr.server.problems import ApiError, Kind, from_image_error
-from idcard_ocr.server.runner import Busy, Runner
+from idcard_ocr.server.runner import Busy, Runner, Ticket, current_ticket
 
 log = logging.getLogger("idcard_ocr.server")
 
@@ -73,22 +74,64 @@ Work = Callable[[Request, Ctx], Awaitable[Response]]
 OnError = Callable[[ApiError, Ctx], Response]
 
 
-async def answer(request: Request, work: Work, on_error: OnError) -> Response:
-    """Run ``work``; any problem becomes the API's own error answer (busy ones with Retry-After)."""
-    ctx = ctx_of(request)
+def admit(request: Request) -> Ticket:
+    """A place for this request, judged from its headers alone, before a byte of its body is read.
+
+    It reserves the declared Content-Length (the hard cap when the body is chunked) against the body budget."""
+    settings = settings_of(request)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        size = int(declared)
+        if size > settings.max_body_bytes:
+            raise ApiError(Kind.BODY_TOO_LARGE)
+    else:
+        size = settings.max_body_bytes if "transfer-encoding" in request.headers else 0
+    runner: Runner = request.app.state.runner
     try:
-        return await work(request, ctx)
+        return runner.admit(size)
+    except Busy as exc:
+        raise ApiError(Kind.BUSY) from exc
+
+
+async def answer(request: Request, work: Work, on_error: OnError) -> Response:
+    """Admit the request, then run ``work``; any problem becomes the API's own error answer (busy ones with
+    Retry-After: the queue's expected wait). A client that hangs up is no error."""
+    ctx = ctx_of(request)
+    state = request.scope.setdefault("state", {})
+    ticket: Ticket | None = None
+    close = False
+    try:
+        ticket = admit(request)
+        token = current_ticket.set(ticket)
+        try:
+            return await work(request, ctx)
+        finally:
+            current_ticket.reset(token)
     except ApiError as exc:
         problem = exc
+    except Busy:  # more body bytes than the budget holds (a URL to fetch)
+        problem = ApiError(Kind.BUSY)
+    except ClientDisconnect:
+        if not state.get("body_timeout"):
+            log.debug("request %s: the client hung up", ctx.request_id)
+            return on_error(ApiError(Kind.BAD_BODY), ctx)  # nobody reads it; not counted as an error
+        problem = ApiError(Kind.BAD_BODY, detail="body not received in time")
+        close = True
     except Exception:
         # The core's messages name problems, never data; the traceback is kept for the operator.
         log.exception("request %s: internal error", ctx.request_id)
         problem = ApiError(Kind.INTERNAL)
-    request.scope.setdefault("state", {})["error_kind"] = problem.kind.value
+    finally:
+        if ticket is not None:
+            ticket.release()
+    state["error_kind"] = problem.kind.value
     log.info("request %s refused: %s", ctx.request_id, problem)
     response = on_error(problem, ctx)
     if problem.kind is Kind.BUSY:
-        response.headers["Retry-After"] = str(settings_of(request).retry_after)
+        runner: Runner = request.app.state.runner
+        response.headers["Retry-After"] = str(max(settings_of(request).retry_after, runner.retry_after()))
+    if close:
+        response.headers["Connection"] = "close"
     return response
 
 

@@ -4,7 +4,8 @@ URL input is fetched with httpx under a guard against server-side request forger
 every address the host resolves to must be public (loopback, private, link-local, shared, reserved and
 multicast ranges -- cloud metadata addresses among them -- are refused unless allowlisted); the connection is
 pinned to the address that was checked; redirects are followed by hand and each hop is checked again; the
-download is bounded in time and size.
+download is bounded in time and size. A fetch runs under its request's place in the admission queue and
+reserves FETCH_MAX_BYTES of the worker's body budget, so slow fetches cannot pile up outside the queue.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from starlette.types import Message
 
 from idcard_ocr.server.config import Settings
 from idcard_ocr.server.problems import ApiError, Kind
+from idcard_ocr.server.runner import Busy, current_ticket
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _URL = re.compile(r"^https?://", re.IGNORECASE)
@@ -265,6 +267,13 @@ class UrlFetcher:
             current = httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
             raise ApiError(Kind.URL_REFUSED, detail="malformed URL") from exc
+        ticket = current_ticket.get()
+        if ticket is not None:
+            # the fetch runs under the request's place in the queue; its download counts against the body budget
+            try:
+                ticket.reserve(self._max_bytes)
+            except Busy as exc:
+                raise ApiError(Kind.BUSY) from exc
         try:
             with anyio.fail_after(self._total_timeout):
                 for _hop in range(self._max_redirects + 1):

@@ -181,8 +181,18 @@ async def idcard(request: Request) -> Response:
     return await answer(request, _work, error_response)
 
 
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status)
+# The token endpoint's own OAuth 2.0 errors (not the idcard route's error_code/error_msg).
+OAUTH_BAD_BODY = (400, "invalid_request", "malformed request body")
+OAUTH_GRANT = (400, "unsupported_grant_type", "The authorization grant type is not supported")
+OAUTH_MISSING = (400, "invalid_request", "client_id and client_secret are required")
+OAUTH_UNKNOWN = (401, "invalid_client", "unknown client id")
+OAUTH_REFUSED = (401, "invalid_client", "Client authentication failed")
+OAUTH_ERRORS = (OAUTH_BAD_BODY, OAUTH_GRANT, OAUTH_MISSING, OAUTH_UNKNOWN, OAUTH_REFUSED)
+
+
+def oauth_error(error: tuple[int, str, str]) -> Response:
+    status, code, description = error
+    return JSONResponse({"error": code, "error_description": description}, status_code=status)
 
 
 @router.get("/oauth/2.0/token", summary="OAuth access_token (Baidu AI compatible)")
@@ -197,22 +207,22 @@ async def token(request: Request) -> Response:
         try:
             form = await read_params(request, 64 * 1024)
         except ApiError:
-            return _oauth_error(400, "invalid_request", "malformed request body")
+            return oauth_error(OAUTH_BAD_BODY)
         values = {**form.values, **values}
     if values.get("grant_type") != "client_credentials":
-        return _oauth_error(400, "unsupported_grant_type", "The authorization grant type is not supported")
+        return oauth_error(OAUTH_GRANT)
     client_id, client_secret = values.get("client_id"), values.get("client_secret")
     if not isinstance(client_id, str) or not isinstance(client_secret, str) or not client_id or not client_secret:
-        return _oauth_error(400, "invalid_request", "client_id and client_secret are required")
+        return oauth_error(OAUTH_MISSING)
     known = auth.signing_pairs(request, VENDOR)
     if known is None:  # auth off: any caller gets a token (nothing will check it)
         secret = client_secret.encode()
     else:
         found = auth.secret_of(known, client_id)
         if found is None:
-            return _oauth_error(401, "invalid_client", "unknown client id")
+            return oauth_error(OAUTH_UNKNOWN)
         if not auth.same(found, client_secret.encode()):
-            return _oauth_error(401, "invalid_client", "Client authentication failed")
+            return oauth_error(OAUTH_REFUSED)
         secret = found
     body = {
         "access_token": auth.issue_baidu_token(client_id, secret),
