@@ -81,6 +81,9 @@ class Decoded:
     orientation: int = 1  # EXIF orientation that was applied (1 = none)
     # (width, height) of the upright image at full resolution; None: the pixels are full resolution
     full_size: tuple[int, int] | None = None
+    # What full-resolution pixels come from when pixels are reduced: the file's bytes (decoded again only if
+    # asked, see full_pixels) or the full array itself
+    source: bytes | np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -91,6 +94,14 @@ class Decoded:
     def upright_size(self) -> tuple[int, int]:
         """(width, height) of the upright image at full resolution (pixels may hold a reduced copy)."""
         return self.full_size or self.size
+
+    def full_pixels(self) -> np.ndarray:
+        """The upright image at full resolution (decoded again from the file when pixels were reduced)."""
+        if self.full_size is None or self.source is None:
+            return self.pixels
+        if isinstance(self.source, np.ndarray):
+            return self.source
+        return decode_with_meta(self.source, max_bytes=len(self.source)).pixels
 
     @property
     def to_full(self) -> tuple[float, float]:
@@ -133,6 +144,8 @@ def decode_with_meta(
     else:
         data = _to_bytes(image, max_bytes)
         d = _from_bytes(data, min_side=min_side, max_side=max_side, max_pixels=max_pixels, work_side=work_side)
+        if d.full_size is not None:
+            d = dataclasses.replace(d, source=data)
     return _reduced(d, work_side) if work_side else d
 
 
@@ -150,7 +163,7 @@ def _reduced(d: Decoded, work_side: int) -> Decoded:
     if k == 1:
         return d
     small = cv2.resize(d.pixels, ((w + k - 1) // k, (h + k - 1) // k), interpolation=cv2.INTER_AREA)
-    return dataclasses.replace(d, pixels=small, full_size=(w, h))
+    return dataclasses.replace(d, pixels=small, full_size=(w, h), source=d.pixels)
 
 
 # --------------------------------------------------------------------------- input -> bytes
