@@ -96,6 +96,7 @@ def test_reads_with_the_network_blocked(backend: str, render: Render, tmp_path: 
     env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
            "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
     env.pop("IDCARD_OCR_BACKEND", None)
+    env.pop("IDCARD_OCR_CACHE_DIR", None)  # the runtime choice too is kept under the empty HOME's cache
     if backend != "default":
         env["IDCARD_OCR_BACKEND"] = backend
     res = subprocess.run([sys.executable, "-c", _CHILD, str(img)], capture_output=True, text=True, env=env,
