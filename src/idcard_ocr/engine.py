@@ -63,6 +63,10 @@ class Engine:
             "Det.limit_side_len": 960,
         }
         self.threads = n
+        # OpenCV's own pool (resizes, warps) would take every core in each worker process: share them alike
+        import cv2
+
+        cv2.setNumThreads(n)
         self.ocr = RapidOCR(params=params)
         self._det = self.ocr._load_det_model()
         self._cls = self.ocr._load_cls_model()
