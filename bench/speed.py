@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "load_avg_at_start": os.getloadavg()},
         "runtime": {"backend": eng.backend, "threads": eng.threads,
-                    "reason": eng.choice.reason if eng.choice else "set by the caller"},
+                    "reason": c.reason if (c := getattr(eng, "choice", None)) else "set by the caller"},
         "sets": {},
     }
     read(_rendered("r8", 1, args.seed)[0]["data"], engine=eng)  # the first phone-size read allocates
