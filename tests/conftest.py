@@ -32,6 +32,16 @@ def rendered(seed: int, condition: str) -> Sample:
     return make_sample(seed, condition)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _runtime_chosen() -> None:
+    """The ONNX runtime choice (idcard_ocr.runtime), made before any test: at a machine's first start it times
+    both runtimes on the bundled sample (cached after), which must not fall inside a test's own deadline (a
+    live server's start-up, say). Cheap once cached: a small JSON file is read."""
+    from idcard_ocr.runtime import choose
+
+    choose()
+
+
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     """The process-wide OCR engine, loaded and warmed once for the whole session."""

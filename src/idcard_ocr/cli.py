@@ -76,6 +76,44 @@ def _emit(results: Iterator[dict[str, Any]], progress: Progress, task: Any) -> i
     return failed
 
 
+def _runtime_line() -> str:
+    """Which runtime reads, and why (the cached measurement; nothing is measured here)."""
+    from .runtime import cached
+
+    try:
+        c = cached()
+    except ValueError as e:  # an unknown IDCARD_OCR_BACKEND
+        return f"runtime: {e}"
+    if c is None:
+        return "runtime: not measured yet on this machine (chosen at first read, or run `idcard-ocr doctor`)"
+    return f"runtime: {c.backend}, {c.threads} thread(s) per engine ({c.source}: {c.reason})"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        sys.stdout.write(f"idcard-ocr {__version__}\n{_runtime_line()}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and the runtime in use, then exit")] = False,
+) -> None:
+    """Read Chinese resident ID cards, offline."""
+
+
+@app.command()
+def doctor() -> None:
+    """Time both ONNX runtimes (and thread counts) on the bundled sample, keep the faster, print why."""
+    from .runtime import cache_path, choose
+
+    c = choose(refresh=True)
+    sys.stdout.write(json.dumps({**c.as_dict(), "cache": str(cache_path())}, ensure_ascii=False, indent=1) + "\n")
+
+
 @app.command()
 def batch(
     input: Annotated[Path, typer.Argument(help="A folder (searched recursively), an image, or a text file of paths")],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import io
 import os
 import re
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -33,6 +35,7 @@ __all__ = [
     "MAX_PIXELS",
     "MAX_SIDE",
     "MIN_SIDE",
+    "WORK_SIDE",
     "Decoded",
     "decode",
     "decode_with_meta",
@@ -40,13 +43,20 @@ __all__ = [
 
 MIN_SIDE = 15
 MAX_SIDE = 8192
-MAX_PIXELS = 8192 * 8192
+# Decoded pixels allowed, checked on the header and again on the frame actually decoded (a GIF's screen, a
+# frame bigger than its header says). A JPEG is decoded at a reduced scale (DCT scaling) when it is large, so
+# its cap is on what is decoded: a 48-50 MP phone photo reads, a 48 MP PNG does not. IDCARD_OCR_MAX_PIXELS sets
+# another cap.
+MAX_PIXELS = int(os.environ.get("IDCARD_OCR_MAX_PIXELS", "") or 40_000_000)
 MAX_BYTES = 20 * 1024 * 1024
+# The reader's working resolution: larger images are decoded at 1/2, 1/4 or 1/8 scale (JPEG DCT scaling,
+# Pillow's draft mode; other formats resized after decoding) as long as the long side stays >= this.
+WORK_SIDE = 1600
 
-# Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; aligning it with our cap makes any
-# image Pillow itself complains about one we reject anyway (the warning is turned into an error below).
-if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PIXELS:
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Pillow warns above MAX_IMAGE_PIXELS and raises above twice that (the warning is turned into an error below).
+# Its limit is MAX_SIDE squared, which we refuse anyway: a large JPEG must open to be decoded reduced, and
+# every format's header is checked against our own cap by _check_size right after opening, before decoding.
+Image.MAX_IMAGE_PIXELS = max(MAX_PIXELS, MAX_SIDE * MAX_SIDE)
 
 # Only the formats we promise. Pillow knows many more (EPS would even shell out to Ghostscript), and an
 # untrusted upload must not reach those plugins. (Phone JPEGs that Pillow calls MPO open via "JPEG".)
@@ -71,11 +81,36 @@ class Decoded:
     software: str | None  # EXIF Software tag (or PNG "Software" text), e.g. an editor's name
     original_size: tuple[int, int]  # (width, height) as stored in the file, before EXIF rotation
     orientation: int = 1  # EXIF orientation that was applied (1 = none)
+    # (width, height) of the upright image at full resolution; None: the pixels are full resolution
+    full_size: tuple[int, int] | None = None
+    # What full-resolution pixels come from when pixels are reduced: the file's bytes (decoded again only if
+    # asked, see full_pixels) or the full array itself
+    source: bytes | np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height) of the upright pixels."""
         return int(self.pixels.shape[1]), int(self.pixels.shape[0])
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """(width, height) of the upright image at full resolution (pixels may hold a reduced copy)."""
+        return self.full_size or self.size
+
+    def full_pixels(self) -> np.ndarray:
+        """The upright image at full resolution (decoded again from the file when pixels were reduced)."""
+        if self.full_size is None or self.source is None:
+            return self.pixels
+        if isinstance(self.source, np.ndarray):
+            return self.source
+        return decode_with_meta(self.source, max_bytes=len(self.source)).pixels
+
+    @property
+    def to_full(self) -> tuple[float, float]:
+        """Factors (x, y) from pixel coordinates in `pixels` to the full-resolution upright image."""
+        w, h = self.size
+        fw, fh = self.upright_size
+        return fw / w, fh / h
 
 
 def decode(
@@ -99,12 +134,38 @@ def decode_with_meta(
     min_side: int = MIN_SIDE,
     max_side: int = MAX_SIDE,
     max_pixels: int = MAX_PIXELS,
+    work_side: int | None = None,
 ) -> Decoded:
-    """Like decode(), keeping format, EXIF software tag, stored size and applied orientation."""
+    """Like decode(), keeping format, EXIF software tag, stored size and applied orientation.
+
+    work_side: decode an image larger than this at a reduced scale (1/2, 1/4, 1/8) whose long side is still
+    at least work_side; full_size then gives the full-resolution size the coordinates map back to.
+    """
     if isinstance(image, np.ndarray):
-        return _from_array(image, min_side=min_side, max_side=max_side, max_pixels=max_pixels)
-    data = _to_bytes(image, max_bytes)
-    return _from_bytes(data, min_side=min_side, max_side=max_side, max_pixels=max_pixels)
+        d = _from_array(image, min_side=min_side, max_side=max_side, max_pixels=max_pixels)
+    else:
+        data = _to_bytes(image, max_bytes)
+        d = _from_bytes(data, min_side=min_side, max_side=max_side, max_pixels=max_pixels, work_side=work_side)
+        if d.full_size is not None:
+            d = dataclasses.replace(d, source=data)
+    return _reduced(d, work_side) if work_side else d
+
+
+def reduction(w: int, h: int, work_side: int) -> int:
+    """The largest of 8, 4, 2 (else 1) that keeps the long side of a w x h image at least work_side."""
+    return next((k for k in (8, 4, 2) if max(w, h) // k >= work_side), 1)
+
+
+def _reduced(d: Decoded, work_side: int) -> Decoded:
+    """d at its working scale: an image not already reduced while decoding (PNG, arrays) is resized."""
+    if d.full_size is not None:
+        return d
+    w, h = d.size
+    k = reduction(w, h, work_side)
+    if k == 1:
+        return d
+    small = cv2.resize(d.pixels, ((w + k - 1) // k, (h + k - 1) // k), interpolation=cv2.INTER_AREA)
+    return dataclasses.replace(d, pixels=small, full_size=(w, h), source=d.pixels)
 
 
 # --------------------------------------------------------------------------- input -> bytes
@@ -220,7 +281,8 @@ def _check_size(w: int, h: int, *, min_side: int, max_side: int, max_pixels: int
         raise ImageTooSmall(f"image side {min(w, h)} px is under {min_side} px")
 
 
-def _from_bytes(data: bytes, *, min_side: int, max_side: int, max_pixels: int) -> Decoded:
+def _from_bytes(data: bytes, *, min_side: int, max_side: int, max_pixels: int,
+                work_side: int | None = None) -> Decoded:
     with warnings.catch_warnings():
         # Pillow's bomb check only warns between MAX_IMAGE_PIXELS and twice that: make it an error.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -233,20 +295,53 @@ def _from_bytes(data: bytes, *, min_side: int, max_side: int, max_pixels: int) -
         with im:
             fmt = str(im.format or "unknown")
             w, h = im.size
-            _check_size(w, h, min_side=min_side, max_side=max_side, max_pixels=max_pixels)
+            k = reduction(w, h, work_side) if work_side and fmt in ("JPEG", "MPO") else 1
+            # a JPEG's cap is on what its reduced decode will hold (k x k fewer pixels)
+            _check_size(w, h, min_side=min_side, max_side=max_side, max_pixels=max_pixels * k * k)
+            frame = _check_frame(im, max_pixels * k * k)
             software = _software(im)
             orientation = _orientation(im)
+            if k > 1:
+                # DCT scaling: the decoder itself produces the reduced image (a fraction of the work)
+                im.draft(None, (w // k, h // k))
             try:
                 im.load()  # first frame only for GIF/WebP/TIFF/MPO: Image.open sits on frame 0
             except (Image.DecompressionBombError, Image.DecompressionBombWarning):
                 raise DecompressionBomb("image dimensions exceed the pixel limit") from None
             except Exception as e:
                 raise UndecodableImage(f"image data is corrupt or truncated ({type(e).__name__})") from None
-            upright = _transpose(im, orientation)
+            # What was decoded, not what the header said: a frame larger than the header (a GIF's) counts.
+            fw, fh = im.size
+            if fw * fh > max_pixels:
+                raise DecompressionBomb(f"image of {fw * fh} pixels exceeds the limit of {max_pixels}")
+            if fmt == "GIF" and frame is not None and frame != (0, 0, fw, fh):
+                im = im.crop(frame)  # a GIF's canvas beyond its frame holds nothing: read the frame only
+            upright = _transpose(im, orientation)  # on the reduced image when drafted: cheap
             pixels = _to_bgr(upright)
+    full = None
+    if im.size != (w, h):  # drafted: the full-resolution upright size the coordinates map back to
+        full = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
     return Decoded(
-        pixels=pixels, format=fmt, software=software, original_size=(w, h), orientation=orientation
+        pixels=pixels, format=fmt, software=software, original_size=(w, h), orientation=orientation, full_size=full
     )
+
+
+def _check_frame(im: Image.Image, max_pixels: int) -> tuple[int, int, int, int] | None:
+    """The box the frame's data covers (union of its tiles), refused when over the pixel cap: a frame the
+    header understates. None when the plugin names no tiles."""
+    boxes = []
+    for tile in getattr(im, "tile", None) or ():
+        box = tile[1] if len(tile) > 1 else None
+        if box is not None and len(box) == 4:
+            boxes.append(tuple(int(v) for v in box))
+    if not boxes:
+        return None
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    if (x1 - x0) * (y1 - y0) > max_pixels:
+        raise DecompressionBomb(f"image frame of {(x1 - x0) * (y1 - y0)} pixels exceeds the limit of {max_pixels}")
+    w, h = im.size
+    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 
 
 def _software(im: Image.Image) -> str | None:
@@ -306,10 +401,12 @@ def _to_bgr_unchecked(im: Image.Image) -> np.ndarray:
         rgb = Image.alpha_composite(white, rgba).convert("RGB")
     elif mode == "RGB":
         rgb = im
-    else:  # 1, L, P, CMYK, YCbCr, LAB, HSV, RGBX ...
+    elif mode == "L":  # grey: one plane out of Pillow, then three (cheaper than Pillow's convert)
+        return cv2.cvtColor(np.asarray(im, dtype=np.uint8), cv2.COLOR_GRAY2BGR)
+    else:  # 1, P, CMYK, YCbCr, LAB, HSV, RGBX ...
         rgb = im.convert("RGB")
     arr = np.asarray(rgb, dtype=np.uint8)
-    return np.ascontiguousarray(arr[:, :, ::-1])
+    return cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)  # a fresh contiguous array, far faster than numpy's [..., ::-1]
 
 
 def _scale_to_u8(a: np.ndarray) -> np.ndarray:

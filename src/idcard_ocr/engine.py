@@ -7,11 +7,14 @@ One Engine per process; it is not thread-safe.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .runtime import Choice
 
 _lock = threading.Lock()
 _engine: Engine | None = None
@@ -26,23 +29,27 @@ class Line:
 
 
 def default_backend() -> str:
-    """OpenVINO when installed (the same ONNX models ran ~2x faster on these CPUs), else onnxruntime."""
-    wanted = os.environ.get("IDCARD_OCR_BACKEND", "").strip().lower()
-    if wanted:
-        return wanted
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return "onnxruntime"
-    return "openvino"
+    """The runtime an engine uses by default: IDCARD_OCR_BACKEND, else the one measured faster here."""
+    from .runtime import choose
+
+    return choose().backend
 
 
 class Engine:
     def __init__(self, threads: int | None = None, backend: str | None = None) -> None:
+        """threads/backend: as given, else chosen by measurement on this machine (runtime.choose: cached)."""
+        from .runtime import choose, max_threads
+
+        self.choice: Choice | None = None
+        if backend is None:
+            self.choice = choose()
+            backend = self.choice.backend
+            threads = threads or self.choice.threads
+        threads = threads or max_threads()
         from rapidocr import EngineType, RapidOCR  # heavy import, only when an engine is made
 
-        n = threads or int(os.environ.get("IDCARD_OCR_THREADS", "0")) or min(2, os.cpu_count() or 1)
-        self.backend = backend or default_backend()
+        n = threads
+        self.backend = backend
         kind = {"openvino": EngineType.OPENVINO, "onnxruntime": EngineType.ONNXRUNTIME}[self.backend]
         params = {
             "Global.log_level": "error",
@@ -56,6 +63,10 @@ class Engine:
             "Det.limit_side_len": 960,
         }
         self.threads = n
+        # OpenCV's own pool (resizes, warps) would take every core in each worker process: share them alike
+        import cv2
+
+        cv2.setNumThreads(n)
         self.ocr = RapidOCR(params=params)
         self._det = self.ocr._load_det_model()
         self._cls = self.ocr._load_cls_model()
@@ -97,9 +108,17 @@ def get_engine() -> Engine:
     return _engine
 
 
+def current() -> Engine | None:
+    """The process-wide engine if it was made (for status reports), without making it."""
+    return _engine
+
+
 def warm_up() -> Engine:
     """Load the models and run each stage once, so the first real request does not pay for it."""
-    eng = get_engine()
+    return warm_up_engine(get_engine())
+
+
+def warm_up_engine(eng: Engine) -> Engine:
     img = np.full((64, 256, 3), 255, np.uint8)
     img[20:44, 20:236] = 0
     eng.detect(img)

@@ -13,11 +13,11 @@ import numpy as np
 
 from . import normalize as nz
 from .boxes import quad_list, to_boxes
-from .decode import Decoded, decode_with_meta
+from .decode import WORK_SIDE, Decoded, decode_with_meta
 from .engine import Engine, get_engine
 from .fields import CardText, cut_fields, read_side, warp_quad_back
 from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
-from .layout import CANON_H, CANON_W, GREEN_A, REFIT_TOLERANCE_MM
+from .layout import CANON_H, CANON_W, GREEN_A, PX_PER_MM, REFIT_TOLERANCE_MM
 from .locate import (
     card_shaped,
     homography,
@@ -135,6 +135,9 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
                 if support(best_other) > score:
                     q2 = best_other
             card = straighten(img, q2)
+            # (Carrying the lines already found into the re-straightened card instead of detecting again read
+            # the same fields on ../shared/external/dev, but their boxes, a little looser, flipped the glare
+            # check on two originals: the card is detected again.)
             boxes = to_boxes(detect_lines(card, eng), h.flipped)
             f2 = fit(boxes, h.side, h.flipped)
             if (f2.anchors, -f2.residual_mm) <= (f.anchors, -f.residual_mm):
@@ -298,9 +301,27 @@ class Detailed:
     outlines: list[np.ndarray] | None = None  # locate.outline_quads of the image, as the reader found them
 
 
-def _view(img: np.ndarray, card: Card, ct: CardText) -> CardView:
+def _view(img: np.ndarray, card: Card, ct: CardText, decoded: Decoded | None = None,
+          full: list[np.ndarray] | None = None) -> CardView:
+    """The card as the checks see it. A card that the working-size pixels hold at less than the canonical
+    resolution is straightened from the full-resolution image (decoded once, into `full`): the checks measure
+    blur, print and moire at the card's own resolution, which an upsampled reduced image would blur."""
     quad = np.array(card.quad, np.float32)  # already upright-ordered
-    return CardView(card, straighten(img, quad), homography(quad), ct.title)
+    h = homography(quad)
+    if decoded is not None and decoded.full_size is not None and _card_px_per_mm(quad) < PX_PER_MM:
+        if full is not None and not full:
+            full.append(decoded.full_pixels())
+        big = full[0] if full else decoded.full_pixels()
+        fx, fy = decoded.to_full
+        to_work = np.diag([1 / fx, 1 / fy, 1.0])  # full-resolution px -> working px
+        upright = cv2.warpPerspective(big, h @ to_work, (CANON_W, CANON_H), flags=cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REPLICATE)
+        return CardView(card, upright, h, ct.title)
+    return CardView(card, straighten(img, quad), h, ct.title)
+
+
+def _card_px_per_mm(quad: np.ndarray) -> float:
+    return float(np.sqrt(cv2.contourArea(quad.astype(np.float32)) / (CANON_W * CANON_H))) * PX_PER_MM
 
 
 def read_detailed(
@@ -319,17 +340,22 @@ def read_detailed(
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    decoded = decode_with_meta(image)
+    # At the working resolution (a phone photo's JPEG decoded at 1/2 or 1/4 scale): every stage after works in
+    # those pixels, and the Reading's coordinates are mapped back to the full image at the end (_full_res).
+    decoded = decode_with_meta(image, work_side=WORK_SIDE)
     img = decoded.pixels
     timings["decode_ms"] = (time.perf_counter() - t0) * 1000
     eng = engine or get_engine()
     if not rectify:
-        return _region_only(img, decoded, eng, t0, timings)
+        d = _region_only(img, decoded, eng, t0, timings)
+        d.reading = _full_res(d.reading, decoded)
+        return d
     found, outlines = _find_cards(img, eng, timings)
 
     repaired = any(ct.number_repaired for _, ct in found)
     reading = _cards_reading(img, [c for c, _ in found], repaired, t0, timings)
-    detailed = Detailed(reading, [_view(img, c, ct) for c, ct in found], decoded, outlines=outlines)
+    full: list[np.ndarray] = []  # the full-resolution image, once decoded for a view
+    detailed = Detailed(reading, [_view(img, c, ct, decoded, full) for c, ct in found], decoded, outlines=outlines)
     if checks:
         from .checks import apply, assess  # the checks import this module (for types): import late
 
@@ -346,8 +372,28 @@ def read_detailed(
             detailed = Detailed(reading, views, decoded, outlines=outlines)
             cc = assess(detailed, side, eng)
         detailed.reading = apply(detailed.reading, cc, detailed, images=images)
-        detailed.reading.time_ms = round((time.perf_counter() - t0) * 1000, 1)
+    detailed.reading = _full_res(detailed.reading, decoded)
+    detailed.reading.time_ms = round((time.perf_counter() - t0) * 1000, 1)
     return detailed
+
+
+def _full_res(r: Reading, d: Decoded) -> Reading:
+    """The Reading with its coordinates (cards, fields) and image size at full resolution.
+
+    The views keep the decoded pixels' coordinates (their to_canon maps those); the portrait is placed at
+    full resolution by the checks themselves."""
+    if d.full_size is None:
+        return r
+    fx, fy = d.to_full
+
+    def quad(q: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [(round(x * fx, 1), round(y * fy, 1)) for x, y in q]
+
+    def fields(fs: dict[str, Field]) -> dict[str, Field]:
+        return {k: f.model_copy(update={"box": quad(f.box)}) for k, f in fs.items()}
+
+    cards = [c.model_copy(update={"quad": quad(c.quad), "fields": fields(c.fields)}) for c in r.cards]
+    return r.model_copy(update={"cards": cards, "fields": fields(r.fields), "image_size": d.upright_size})
 
 
 def _cards_reading(img: np.ndarray, cards: list[Card], repaired: bool, t0: float, timings: dict[str, float],

@@ -1,6 +1,7 @@
 """Write a set of synthetic card images plus truth.jsonl.
 
     python -m tools.synth --out DIR --n 50 --seed 1 [--conditions clean,rot90] [--format png] [--layout varied]
+        [--phone 12]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import cv2
 
 from . import CONDITIONS, LAYOUTS, VARIANTS, make_sample
+from .phone import phone_size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--format", choices=("jpg", "png"), default="jpg")
     ap.add_argument("--quality", type=int, default=95, help="JPEG quality of the written files")
     ap.add_argument("--layout", choices=LAYOUTS, default="plain", help="card layout: standard or varied")
+    ap.add_argument("--phone", type=int, choices=(8, 12), help="phone-size photos: the scene at 8 or 12 MP")
     args = ap.parse_args(argv)
     conds = [c.strip() for c in args.conditions.split(",") if c.strip()] or list(CONDITIONS)
     bad = [c for c in conds if c not in CONDITIONS and c not in VARIANTS]
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             cond = conds[i % len(conds)]
             # Same per-image seeds as make_set(seed, n, conditions).
             s = make_sample(args.seed * 100_003 + i, cond, layout=args.layout)
+            if args.phone:
+                s = phone_size(s, args.phone, seed=args.seed * 100_003 + i)
             name = f"{i:04d}_{cond}.{args.format}"
             params = [cv2.IMWRITE_JPEG_QUALITY, args.quality] if args.format == "jpg" else []
             cv2.imwrite(str(args.out / name), s.image, params)

@@ -143,15 +143,18 @@ def assess(
         if v.card.side == "front":
             # (other card types come here placed on their own labels or outline: pipeline._read_as)
             text = [r for f in v.card.fields.values() if (r := canon_box(v.to_canon, f.box)) is not None]
-            p, _ = portrait.locate(v.upright, v.to_canon, i, k.kind, reading.image_size, text=text)
+            p, _ = portrait.locate(v.upright, v.to_canon, i, k.kind, detailed.decoded.upright_size,
+                                   to_full=detailed.decoded.to_full, text=text)
             portraits.append(p)
     timings["portrait_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
     no_card_status, no_card_reasons = ("unknown", []) if cards else _no_card_status(img, engine, detailed.outlines)
     medium = rk.kind if rk is not None and rk.kind in ("photocopy", "screen") else "photo"
-    quads = [np.array(c.quad, np.float64) for c in cards]
-    q = quality.assess_quality(reading, feats, quads, [px_per_mm(qd) for qd in quads], medium, kind.kind,
+    # The cards' quads at full resolution, as reading.image_size (the decoder may have worked at a reduced scale)
+    quads = [np.array(c.quad, np.float64) * np.array(detailed.decoded.to_full) for c in cards]
+    full = reading.model_copy(update={"image_size": detailed.decoded.upright_size})  # as the quads above
+    q = quality.assess_quality(full, feats, quads, [px_per_mm(qd) for qd in quads], medium, kind.kind,
                                side_requested, no_card_status,
                                quality.scene_brightness(img) if cards else float("nan"))
     if not cards:
@@ -211,7 +214,8 @@ def portrait_crop(detailed: Detailed, checks: CardChecks, index: int = 0) -> np.
     # those whose photo was placed on a re-found outline.
     w, h = portrait.PHOTO_SIZE
     dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
-    m = cv2.getPerspectiveTransform(np.array(p.quad, np.float32), dst)
+    quad = np.array(p.quad, np.float64) / np.array(detailed.decoded.to_full)  # full-resolution px -> decoded px
+    m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
     return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 

@@ -142,9 +142,12 @@ def person_rect(upright: np.ndarray, nominal: np.ndarray,
 
 
 def locate(upright: np.ndarray, to_canon: np.ndarray, card_index: int, card_type: str,
-           image_size: tuple[int, int], refine: bool = False,
+           image_size: tuple[int, int], refine: bool = False, to_full: tuple[float, float] = (1.0, 1.0),
            text: list[tuple[int, int, int, int]] | None = None) -> tuple[Portrait, np.ndarray]:
     """The photo of one card: its Portrait (original px) and its rectangle in canonical px.
+
+    `to_canon` maps the decoded pixels to the card; `to_full` their coordinates onto the full-resolution
+    image of `image_size` (the decoder may have worked at a reduced scale).
 
     With ``text`` (canonical boxes of the read lines), the box is placed on the person (person_rect).
     `refine` snaps the box to edges found on the card instead. Off by default: on rendered cards it lowered
@@ -159,7 +162,7 @@ def locate(upright: np.ndarray, to_canon: np.ndarray, card_index: int, card_type
             rect, refined = placed, True
     x0, y0, x1, y1 = rect
     corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
-    q = to_image(to_canon, corners)
+    q = to_image(to_canon, corners) * np.array(to_full, np.float64)
     w, h = image_size
     lo = np.floor(q.min(0)).astype(int)
     hi = np.ceil(q.max(0)).astype(int)

@@ -203,6 +203,12 @@ async def readyz(request: Request) -> JSONResponse:
         "pending": runner.pending,
         "capacity": runner.capacity,
     }
+    from idcard_ocr.engine import current
+
+    eng = current()
+    if eng is not None:  # which ONNX runtime reads here, with how many threads, and why (runtime.choose)
+        body["runtime"] = {"backend": eng.backend, "threads": eng.threads,
+                           "reason": eng.choice.reason if eng.choice else "set by the caller"}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
