@@ -179,14 +179,18 @@ def _workers_rss(server_pid: int) -> list[float]:
     return [round(_rss_mb(p), 1) for p in pids]
 
 
-def _http(workers: int, bodies: list[bytes], requests: int, timeout: float = 600.0) -> dict[str, Any]:
-    """images/s of `workers` server processes under 2 clients per worker (bounded: each waits its answer)."""
+def _http(workers: int, bodies: list[bytes], requests: int, timeout: float = 600.0,
+          threads: int | None = None) -> dict[str, Any]:
+    """images/s of `workers` server processes under 2 clients per worker (bounded: each waits its answer);
+    ``threads`` caps each worker's inference threads (default: serve shares the cores among its workers)."""
     import httpx
 
     port = _free_port()
     path = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path, "IDCARD_OCR_QUEUE_SIZE": "64"}
     env.pop("IDCARD_OCR_THREADS", None)  # serve shares the cores among its workers
+    if threads:
+        env["IDCARD_OCR_THREADS"] = str(threads)
     proc = subprocess.Popen([sys.executable, "-m", "idcard_ocr.cli", "serve", "--port", str(port),
                              "--workers", str(workers), "--log-level", "warning"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -237,7 +241,7 @@ def _http(workers: int, bodies: list[bytes], requests: int, timeout: float = 600
             th.join()
         wall = time.perf_counter() - (t_start[0] if t_start else time.perf_counter())
         rss = _workers_rss(proc.pid)
-        return {"workers": workers, "clients": clients, "requests": requests, "ok": state["ok"],
+        return {"workers": workers, "threads": threads, "clients": clients, "requests": requests, "ok": state["ok"],
                 "errors": state["errors"], "seconds": round(wall, 2), "images_per_s": state["ok"] / wall,
                 "p50_ms": _pct(lat, 0.5), "p99_ms": _pct(lat, 0.99), "rss_mb_per_worker": rss,
                 "startup_s": round(started_s, 1), "runtime": runtime}
@@ -261,7 +265,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--no-http", action="store_true")
-    ap.add_argument("--http-workers", default="1,2")
+    ap.add_argument("--http-workers", default="1x1,1,2",
+                    help="server set-ups: W (serve's own thread share) or WxT (T inference threads per worker)")
     ap.add_argument("--http-requests", type=int, default=24, help="timed requests per HTTP run")
     ap.add_argument("--quick", action="store_true", help="4 images per set, 12 external, 8 HTTP requests")
     ap.add_argument("--out", type=Path, default=OUT / "speed.json")
@@ -308,9 +313,10 @@ def main(argv: list[str] | None = None) -> None:
         phone = _rendered("r8", args.n, args.seed)
         bodies = [json.dumps({"image": base64.b64encode(it["data"]).decode()}).encode() for it in phone]
         report["http"] = []
-        for w in [int(x) for x in args.http_workers.split(",") if x.strip()]:
-            print(f"http --workers {w} ...", file=sys.stderr, flush=True)
-            report["http"].append(_http(w, bodies, args.http_requests))
+        for spec in [x.strip() for x in args.http_workers.split(",") if x.strip()]:
+            w, _, t = spec.partition("x")
+            print(f"http --workers {spec} ...", file=sys.stderr, flush=True)
+            report["http"].append(_http(int(w), bodies, args.http_requests, threads=int(t) if t else None))
     report["machine"]["load_avg_at_end"] = os.getloadavg()
     report["seconds"] = round(time.perf_counter() - t_all, 1)
     _print(report)
@@ -351,11 +357,15 @@ def _print(report: dict[str, Any]) -> None:
         print("\n| HTTP, 8 MP photos | clients | images/s | p50 / p99 ms | RSS per worker MB | errors |")
         print("|---|---|---|---|---|---|")
         for h in report["http"]:
-            print(f"| --workers {h['workers']} | {h['clients']} | {h['images_per_s']:.2f} | {_ms(h['p50_ms'])} / "
+            setup = f"--workers {h['workers']}" + (f", {h['threads']} thread(s) each" if h.get("threads") else "")
+            print(f"| {setup} | {h['clients']} | {h['images_per_s']:.2f} | {_ms(h['p50_ms'])} / "
                   f"{_ms(h['p99_ms'])} | {', '.join(f'{x:.0f}' for x in h['rss_mb_per_worker'])} | {h['errors']} |")
-        if len(report["http"]) >= 2 and report["http"][0]["images_per_s"]:
-            h1, h2 = report["http"][0], report["http"][-1]
-            print(f"\n{h2['workers']} workers / {h1['workers']}: {h2['images_per_s'] / h1['images_per_s']:.2f}×")
+        last = report["http"][-1]
+        for h in report["http"][:-1]:
+            if h["images_per_s"]:
+                print(f"\n--workers {last['workers']} against --workers {h['workers']}"
+                      f"{' at ' + str(h['threads']) + ' thread(s)' if h.get('threads') else ''}: "
+                      f"{last['images_per_s'] / h['images_per_s']:.2f}×")
 
 
 if __name__ == "__main__":
