@@ -241,7 +241,8 @@ def _http(workers: int, bodies: list[bytes], requests: int, timeout: float = 600
             th.join()
         wall = time.perf_counter() - (t_start[0] if t_start else time.perf_counter())
         rss = _workers_rss(proc.pid)
-        return {"workers": workers, "threads": env.get("IDCARD_OCR_THREADS"), "clients": clients, "requests": requests, "ok": state["ok"],
+        cap = env.get("IDCARD_OCR_THREADS")
+        return {"workers": workers, "threads": cap, "clients": clients, "requests": requests, "ok": state["ok"],
                 "errors": state["errors"], "seconds": round(wall, 2), "images_per_s": state["ok"] / wall,
                 "p50_ms": _pct(lat, 0.5), "p99_ms": _pct(lat, 0.99), "rss_mb_per_worker": rss,
                 "startup_s": round(started_s, 1), "runtime": runtime}
