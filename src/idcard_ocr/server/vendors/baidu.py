@@ -24,12 +24,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.types import Message
 
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
 from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, recognize, request_body
-from idcard_ocr.server.inputs import Params, image_from_string, read_body, read_params
+from idcard_ocr.server.inputs import Params, image_from_string, params_of, read_body, read_params
 from idcard_ocr.server.mapping import pick_side, sides
 from idcard_ocr.server.problems import ApiError, Kind
 from idcard_ocr.server.vendors.aliyun_do import flag, log_id
@@ -120,20 +119,6 @@ def example_answer(reading: Reading) -> dict[str, Any]:
     return to_body(reading, pick_side(reading, None) or "front", ctx)
 
 
-async def _params_of(request: Request, body: bytes) -> Params:
-    """The form (or JSON) in ``body``, already read."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return await read_params(Request(request.scope, replay), len(body) + 1)
-
-
 async def _check_caller(request: Request, body: bytes, params: Params) -> None:
     known = auth.signing_pairs(request, VENDOR)
     if known is None:
@@ -151,7 +136,7 @@ async def _check_caller(request: Request, body: bytes, params: Params) -> None:
 
 async def _work(request: Request, ctx: Ctx) -> Response:
     body = await read_body(request, body_limit(request, BODY_LIMIT))
-    params = await _params_of(request, body)
+    params = await params_of(request, body)
     await _check_caller(request, body, params)
     values = params.values
     side = values.get("id_card_side")
