@@ -24,6 +24,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
@@ -193,6 +194,10 @@ async def token(request: Request) -> Response:
             form = await read_params(request, 64 * 1024)
         except ApiError:
             return oauth_error(OAUTH_BAD_BODY)
+        except ClientDisconnect:  # hung up, or the body deadline passed (limits.py): no error of ours
+            response = oauth_error(OAUTH_BAD_BODY)
+            response.headers["Connection"] = "close"
+            return response
         values = {**form.values, **values}
     if values.get("grant_type") != "client_credentials":
         return oauth_error(OAUTH_GRANT)
