@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 import urllib.parse
 from typing import Any
 
@@ -26,7 +25,7 @@ from fastapi.responses import JSONResponse
 
 from idcard_ocr.model import Field, Reading
 from idcard_ocr.server import auth
-from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, recognize
+from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, example, recognize
 from idcard_ocr.server.inputs import read_body
 from idcard_ocr.server.mapping import sides, unpadded, validity, value, ymd
 from idcard_ocr.server.problems import ApiError, Kind
@@ -187,11 +186,7 @@ def to_body(reading: Reading, ctx: Ctx, *, figures: bool = False, quality: bool 
 
 def example_answer(reading: Reading) -> dict[str, Any]:
     """The answer body for ``reading`` with default options (the error body where Alibaba would refuse it)."""
-    ctx = Ctx("00000000-0000-0000-0000-000000000000", time.perf_counter())
-    try:
-        return to_body(reading, ctx)
-    except ApiError as err:
-        return error_body(err, ctx)[1]
+    return example(lambda ctx: to_body(reading, ctx), error_response)
 
 
 def _flag(query: dict[str, str], name: str) -> bool:

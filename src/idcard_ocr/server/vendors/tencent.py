@@ -20,7 +20,6 @@ birth date and area code agree.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from fastapi import Request, Response
@@ -28,7 +27,7 @@ from fastapi.responses import JSONResponse
 
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
-from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, recognize
+from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, example, recognize
 from idcard_ocr.server.inputs import decode_image_string, parse_json_object, read_body
 from idcard_ocr.server.mapping import pick_side, sides, unpadded, validity, value, ymd
 from idcard_ocr.server.problems import ApiError, Kind
@@ -173,11 +172,7 @@ def to_response(reading: Reading, wanted: str | None, config: dict[str, bool], c
 
 def example_answer(reading: Reading) -> dict[str, Any]:
     """The answer body for ``reading`` with default options (an error body where Tencent would refuse it)."""
-    ctx = Ctx("00000000-0000-0000-0000-000000000000", time.perf_counter())
-    try:
-        return to_response(reading, None, {}, ctx)
-    except ApiError as err:
-        return error_body(err, ctx)
+    return example(lambda ctx: to_response(reading, None, {}, ctx), error_response)
 
 
 async def _work(request: Request, ctx: Ctx) -> Response:
