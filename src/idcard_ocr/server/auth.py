@@ -511,8 +511,7 @@ def signing_pairs(request: Request, vendor: str) -> dict[str, bytes] | None:
     checker: KeyChecker = request.app.state.keys
     if not checker.enabled(vendor):
         return None
-    settings: Settings = request.app.state.settings
-    return pairs(settings.keys_for(vendor))
+    return _verifier(request.app.state, vendor)[0]  # parsed once per app, as Huawei's and PAI-EAS's are
 
 
 def request_parts(request: Request) -> tuple[str, str, str, Headers]:
