@@ -141,7 +141,8 @@ def test_tokens_need_no_shared_state_between_workers() -> None:
     form = {"image": "iVBORw0KGgo=", "id_card_side": "front"}
     ok = two.post("/rest/2.0/ocr/v1/idcard", params={"access_token": token}, data=form).json()
     assert ok.get("error_code") != 110  # got past authentication (the 8-byte image is then refused)
-    forged = two.post("/rest/2.0/ocr/v1/idcard", params={"access_token": token[:-1] + "0"}, data=form).json()
+    forged_token = token[:-1] + ("1" if token.endswith("0") else "0")  # always differs from the issued one
+    forged = two.post("/rest/2.0/ocr/v1/idcard", params={"access_token": forged_token}, data=form).json()
     assert (forged["error_code"], forged["error_msg"]) == (110, "Access token invalid or no longer valid")
     assert two.post("/rest/2.0/ocr/v1/idcard", data=form).json()["error_code"] == 110
     assert two.get("/rest/2.0/ocr/v1/nothing").json()["error_code"] == 3
