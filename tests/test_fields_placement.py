@@ -211,3 +211,31 @@ def test_spaced_label_glyphs_boxed_apart_and_nation_mid_row() -> None:
     items += [_item(7.5, 10.0, 17.5, "性"), _item(11.0, 14.0, 17.5, "别"), _item(7.5, 10.0, 24.0, "出"),
               _item(11.0, 14.0, 24.0, "生")]
     assert _front(items) == FRONT_TRUTH
+
+
+# ---- label ink lost: the birth line's 年月日 and the 性别 label gone, the values left (a screen's moire) ----
+
+
+@pytest.mark.parametrize("seed", [3, 11, 29])
+def test_a_front_whose_label_ink_is_lost_reads_sex_and_birth(seed: int, engine: Engine) -> None:
+    """Real cards print 年 月 日 in the labels' pale ink; under a screen's colour moire (or a light copy) every
+    label and unit vanishes while the black values stay. The sex is then a lone character with no label to
+    probe from, and the birth line's digits run together: both still read, from the values' column and the
+    number's birth date."""
+    import random
+
+    import cv2
+
+    from tools.synth.card import FRONT_ROWS, LayoutJitter, render_front
+    from tools.synth.identity import random_identity
+
+    rng = random.Random(seed)
+    person = random_identity(rng)
+    still = {r: 0.0 for r in FRONT_ROWS}
+    card = render_front(person, rng, LayoutJitter(row_dx=still, row_dy=still, units_in_label_ink=True,
+                                                  labels_wiped=True))
+    page = cv2.copyMakeBorder(card.image, 80, 80, 80, 80, cv2.BORDER_CONSTANT, value=(90, 90, 90))
+    got = read(page, engine=engine)
+    assert got.side == "front"
+    values = {k: got.value(k) for k in ("name", "sex", "nation", "birth", "number")}
+    assert values == {k: card.fields[k] for k in values}

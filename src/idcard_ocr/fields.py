@@ -281,7 +281,10 @@ def _probe(card: np.ndarray, box: Box, eng: Engine) -> _Piece | None:
     x0 = box.x0 + max(0, ink[0] - pad) / PX_PER_MM
     x1 = box.x0 + min(region.shape[1], ink[-1] + pad) / PX_PER_MM
     tight = _layout_box(x0, box.y0, x1, box.y1)
-    text, score = eng.recognize([crop(card, tight)])[0]
+    # and in grey: a screen's colour moire, which grey mostly cancels, turns a lone 男 into 中 or 爱
+    seen = crop(card, tight)
+    text, score = max(eng.recognize([seen, cv2.cvtColor(cv2.cvtColor(seen, cv2.COLOR_BGR2GRAY),
+                                                         cv2.COLOR_GRAY2BGR)]), key=lambda ts: ts[1])
     text = text.replace(" ", "").strip(nz.SPECKS)
     return _Piece(tight, text, score) if any(ch.isalnum() for ch in text) else None  # dust reads as dots
 
@@ -346,6 +349,18 @@ def _number_by_label(card: np.ndarray, items: list[Item], eng: Engine) -> Item |
 
 _SEX = re.compile("[男女]")
 _DATEISH = re.compile(r"(1[89]|20)\d\d\D{0,2}\d{1,2}\D{0,2}\d{1,2}")
+
+
+def _digits_agree(text: str, born: str) -> bool:
+    """Whether a birth row whose 年月日 were lost still shows the date: its digits are the year, then month and
+    day unpadded, with at most one digit more (a faint 日 read as 1)."""
+    digits = re.sub(r"\D", "", text)
+    year, month, day = born.split("-")
+    want = year + str(int(month)) + str(int(day))
+    if not digits.startswith(year) or not want[4:] or len(digits) > len(want) + 1:
+        return False
+    it = iter(digits[4:])
+    return all(ch in it for ch in want[4:])  # month and day, in order, within the rest
 
 
 def _kind(row: _Row) -> str | None:
@@ -427,6 +442,13 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
                 if nz.parse_birth(r.text) == born:
                     f["birth"] = _field(r.pieces, born)
                     break
+            else:
+                # 年 月 日 are printed in the labels' pale ink, which a screen's moire or a copier can wipe out
+                # while the digits stay: the birth row's digits then run together ("19786" "1" for 1978-6-1).
+                for r in by.get("birth", []):
+                    if _digits_agree(r.text, born):
+                        f["birth"] = _field(r.pieces, born, 0.8)
+                        break
 
     if "name" in by:
         r = by["name"][0]
@@ -445,7 +467,8 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
         if name:
             f["name"] = _field(pieces, name)
 
-    _sex_nation(card, by.get("sex", []), f, eng)
+    starts = [r.pieces[0].box.x0 for k in ("name", "birth", "address") for r in by.get(k, [])[:1] if r.pieces]
+    _sex_nation(card, by.get("sex", []), f, eng, float(np.median(starts)) if starts else None)
 
     if "address" in by:
         addr_rows = _address_rows(by["address"])
@@ -478,8 +501,12 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     return out
 
 
-def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng: Engine) -> None:
-    """Sex and nation from their row: 男/女 after 性别, the nation after 民族 (either may share a line)."""
+def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng: Engine,
+                column: float | None = None) -> None:
+    """Sex and nation from their row: 男/女 after 性别, the nation after 民族 (either may share a line).
+
+    column: where the other values start (name, birth, address), the sex's place when its label is not read.
+    """
     if not rows:
         return
     # 性别 and 民族 may fall in two rows of their own on a slanted card: one row of both
@@ -515,6 +542,15 @@ def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng
             got = _probe(card, _layout_box(b.x1 + 0.3, b.y0 - 0.3 * h, b.x1 + 4.0 * h, b.y1 + 0.3 * h), eng)
             if got and (m := _SEX.search(got.text)):
                 f["sex"] = _field([got], m.group(0))
+        elif column is not None and r.pieces and min(p.box.x0 for p in r.pieces) > column + 3.0:
+            # Neither the label nor the lone character read (pale label ink under a screen's moire): the sex
+            # stands in the values' column, on the row's line, left of what was read there.
+            b = min(r.pieces, key=lambda p: p.box.x0).box
+            h = b.y1 - b.y0
+            right = min(b.x0 - 0.3, column + 1.4 * h)  # one character
+            got = _probe(card, _layout_box(column - 0.5, b.y0 - 0.1 * h, right, b.y1 + 0.1 * h), eng)
+            if got and (m := _SEX.fullmatch(got.text)):
+                f["sex"] = _field([got], m.group(0), 0.9)
     if not nat_pieces:
         # no 民族 label read: a piece after the sex that is a nation's name
         nat_pieces = [p for p in sex_pieces if not _SEX.fullmatch(p.text) and nz.snap_nation(p.text)][-1:]

@@ -113,20 +113,22 @@ class _Writer:
         self.measure = img is None
         self.draw = ImageDraw.Draw(img if img is not None else Image.new("RGB", (1, 1)))
         self.boxes: dict[str, Box] = {}
+        self.hide: tuple[int, int, int] | None = None  # ink of this colour is measured, not drawn
 
     def text(self, key: str | None, x_mm: float, cy_mm: float, text: str, f: ImageFont.FreeTypeFont,
              fill: tuple[int, int, int], pitch_px: float | None = None, ref: str = "国") -> Box:
         x, cy = _mm(x_mm), _mm(cy_mm)
         y = cy - _vcenter(f, ref)
         box: Box | None = None
+        draw = not self.measure and fill != self.hide
         if pitch_px is None:
-            if not self.measure:
+            if draw:
                 self.draw.text((x, y), text, font=f, fill=fill)
             box = tuple(round(v) for v in self.draw.textbbox((x, y), text, font=f))  # type: ignore[assignment]
         else:  # fixed pitch, each glyph centred in its cell (number, spaced titles)
             for i, ch in enumerate(text):
                 cx = x + i * pitch_px + (pitch_px - f.getlength(ch)) / 2
-                if not self.measure:
+                if draw:
                     self.draw.text((cx, y), ch, font=f, fill=fill)
                 if ch.strip():
                     box = _union(box, tuple(round(v) for v in self.draw.textbbox((cx, y), ch, font=f)))  # type: ignore[arg-type]
@@ -391,6 +393,8 @@ class LayoutJitter:
     value_font: tuple[str, int] | None = None  # None, or a face lacking a glyph: the card's own 黑体
     title_fonts: tuple[tuple[str, int], tuple[str, int]] = (SERIF, SERIF_BOLD)
     title_scale: float = 1.0
+    units_in_label_ink: bool = False  # the birth line's 年 月 日 in the labels' pale ink, as some print series
+    labels_wiped: bool = False  # label ink lost (a screen's moire, a light copy): drawn nowhere, boxes kept
 
     @classmethod
     def sample(cls, rng: random.Random) -> LayoutJitter:
@@ -403,7 +407,9 @@ class LayoutJitter:
         value_font = rng.choice((UMING, UKAI)) if rng.random() < 0.15 else rng.choices(HEI_FONTS, HEI_WEIGHTS)[0]
         faces, weights = zip(*TITLE_FACES)
         title_fonts = rng.choices(faces, weights)[0]
-        return cls(scale, col_dx, row_dx, row_dy, pdx, pdy, value_font, title_fonts, rng.uniform(0.9, 1.1))
+        title_scale = rng.uniform(0.9, 1.1)
+        return cls(scale, col_dx, row_dx, row_dy, pdx, pdy, value_font, title_fonts, title_scale,
+                   units_in_label_ink=rng.random() < 0.5)
 
 
 def layout_jitter(layout: str, seed: int) -> LayoutJitter | None:
@@ -510,13 +516,14 @@ def _front_text(wr: _Writer, p: Identity, hei: tuple[str, int], blue: tuple[int,
     b = p.birth
     bx, by = vx + ox, 19.5 + dy + oy
     wr.text("birth", bx, by, str(b.year), val_f, ink)
-    wr.text("birth", bx + 7.3 * s, by, "年", val_f, ink)
+    unit_ink = blue if lay is not None and lay.units_in_label_ink else ink
+    wr.text("birth", bx + 7.3 * s, by, "年", val_f, unit_ink)
     digit_mm = val_f.getlength("0") / PX_PER_MM
     for text, slot_mm, unit, unit_mm in ((str(b.month), 11.6, "月", 15.7), (str(b.day), 20.0, "日", 24.1)):
         # Month/day right-aligned in a two-digit slot, not zero-padded: "1978 年 3 月 7 日".
         wdt = val_f.getlength(text) / PX_PER_MM
         wr.text("birth", bx + slot_mm * s + 2 * digit_mm - wdt, by, text, val_f, ink)
-        wr.text("birth", bx + unit_mm * s, by, unit, val_f, ink)
+        wr.text("birth", bx + unit_mm * s, by, unit, val_f, unit_ink)
 
     ox, oy = o["address"]
     wr.text("label_address", 5.5 + ox, ADDRESS_Y_MM[0] + oy, "住址", label_f, blue, pitch_px=label_pitch)
@@ -561,6 +568,8 @@ def render_front(identity: Identity, rng: random.Random, layout: LayoutJitter | 
     blue = (rng.randint(20, 50), rng.randint(120, 150), rng.randint(190, 215))
     ink = tuple(rng.randint(10, 30) for _ in range(3))
     dx, dy = _jitter(rng), _jitter(rng)  # print registration of the value layer
+    if lay is not None and lay.labels_wiped:
+        wr.hide = blue
     if lay is None:
         _front_text(wr, identity, hei, blue, ink, dx, dy, None, {}, None)
     else:
