@@ -115,6 +115,23 @@ def test_a_driving_licence_is_no_front() -> None:
     assert _front([*FRONT, _item(20.0, 60.0, 4.0, "中华人民共和国机动车驾驶证")]) == {}
 
 
+@pytest.mark.parametrize("note", ["仅供银行开户使用", "银行开使用", "仅供办理信用卡，他用无效"])
+def test_a_note_naming_a_bank_over_a_copy_is_no_other_document(note: str) -> None:
+    """"仅供银行开户使用" written over a copy names where the copy goes, not a bank card (cause of a
+    watermarked copy read as no card); a bank card's own title still rules the card out."""
+    assert _front([*FRONT, _item(0.0, 80.0, 21.0, note, 12.0)]) == FRONT_TRUTH
+    assert _front([*FRONT, _item(20.0, 60.0, 4.0, "中国银行")]) == {}
+
+
+def test_address_lines_are_placed_by_their_content_when_rows_above_are_lost() -> None:
+    """A note across the card can wipe out the sex and birth rows with their labels: the address lines, known
+    by their places' words or a province's name, are not taken for them."""
+    lost = ("姓名", "性别", "女", "民族", "壮", "出生", "1990年10月21日", "住址")
+    got = _front([it for it in FRONT if it.text not in lost])
+    assert got["name"] == "孙梓伟" and got["address"] == FRONT_TRUTH["address"]
+    assert "sex" not in got and "birth" not in got
+
+
 BACK = [
     _item(28.0, 72.0, 15.0, "中华人民共和国", 4.0), _item(24.0, 76.0, 27.5, "居民身份证", 6.0),
     _item(15.0, 31.0, 43.0, "签发机关"), _item(32.0, 52.0, 43.0, "哈巴河县公安局"),
@@ -239,3 +256,19 @@ def test_a_front_whose_label_ink_is_lost_reads_sex_and_birth(seed: int, engine: 
     assert got.side == "front"
     values = {k: got.value(k) for k in ("name", "sex", "nation", "birth", "number")}
     assert values == {k: card.fields[k] for k in values}
+
+
+# ---- a note written across a copy ("仅供...使用"): the lines it crosses still read ----
+
+_NOTED_SEED = 20261126 * 100_003  # bench/run.py's default set: the watermark variant's samples 6 and 8
+
+
+@pytest.mark.parametrize("index", [6, 8])
+def test_a_note_across_a_copy_leaves_the_lines_it_crosses_readable(index: int, engine: Engine) -> None:
+    """Its strokes join the lines they cross into one tall box, which is read again band by band (sample 8:
+    only the last address line read before); a note naming a bank is no bank card (sample 6: no card)."""
+    s = make_sample(_NOTED_SEED + index, "watermark")
+    got = read(s.image, engine=engine)
+    assert got.side == s.truth.side and got.value("number") == s.truth.fields["number"]
+    address, truth = got.value("address") or "", s.truth.fields["address"]
+    assert address[:4] == truth[:4] and address[-8:] == truth[-8:] and _dist(address, truth) <= len(truth) // 4

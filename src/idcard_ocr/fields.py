@@ -21,7 +21,7 @@ import numpy as np
 from . import normalize as nz
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
-from .idnumber import birth_of, checksum_ok, repair
+from .idnumber import birth_of, checksum_ok, province_prefixes, repair
 from .layout import ADDRESS_PITCH_MM, BACK_ANCHORS, CANON_H, CANON_W, CARD_W_MM, FRONT_ANCHORS, PX_PER_MM
 
 
@@ -59,6 +59,15 @@ class Item:
 # Titles of other documents that print a validity range, an authority or an ID number too: never an ID card.
 OTHER_TITLES = ("驾驶证", "行驶证", "驾驶", "机动车", "银行", "银联", "信用卡", "社会保障", "医疗保险", "护照",
                 "学生证", "工作证")
+# A note written over a copy ("仅供银行开户使用，他用无效") names where the copy goes, not what it is a copy of.
+_NOTE = re.compile("仅供|仅限|使用|他用|无效|复印")
+
+
+def _other_document(items: list[Item]) -> bool:
+    """Whether a line names another document (a driving licence, a bank card), a copy's note aside."""
+    return any(w in i.text for i in items if not _NOTE.search(i.text) for w in OTHER_TITLES)
+
+
 _NUM_RE = re.compile(r"[0-9OoDQIl|ZSBxX×K]{15,20}")
 _CUT_NUM_RE = re.compile(r"[0-9]{10,17}")  # most of the strip, the rest beyond the frame
 _FULL_STRIP_MM = 45.0  # a number strip shorter than this lost digits beyond the frame
@@ -150,7 +159,43 @@ def _recognize(card: np.ndarray, boxes: list[Box], eng: Engine, known: Known) ->
     got = dict(known)
     got.update({id(b): r for b, r in zip(todo, eng.recognize([crop(card, b) for b in todo]))})
     # no whitespace of any width: the recognizer puts ideographic spaces between a label and its value
-    return [Item(b, "".join(got[id(b)][0].split()), got[id(b)][1]) for b in lines if got[id(b)][0].strip()]
+    items = [Item(b, "".join(got[id(b)][0].split()), got[id(b)][1]) for b in lines if got[id(b)][0].strip()]
+    return _split_tall(card, items, eng)
+
+
+def _split_tall(card: np.ndarray, items: list[Item], eng: Engine) -> list[Item]:
+    """Lines the detector merged with a note written across the card ("仅供...使用" over a copy), read again
+    band by band: its strokes join the printed lines they cross into one tall box, whose read keeps a few
+    characters of one of them. Each band one line high is read; the surest become the lines."""
+    heights = [i.box.y1 - i.box.y0 for i in items if i.conf >= 0.9 and 2.0 <= i.box.y1 - i.box.y0 <= 8.0]
+    if len(heights) < 3:
+        return items
+    line_h = float(np.median(heights))
+    tall = [it for it in items if it.box.y1 - it.box.y0 >= max(7.0, 1.7 * line_h)]
+    if not tall:
+        return items
+    out = [it for it in items if not any(it is t for t in tall)]
+
+    def seen(band: Box) -> bool:  # a line the detector also found on its own
+        return any(abs(band.cy - i.box.cy) < 0.6 * line_h and min(band.x1, i.box.x1) - max(band.x0, i.box.x0)
+                   > 0.3 * min(band.w, i.box.w) for i in out)
+
+    for it in tall:
+        b = it.box
+        # (a note's box runs off the card's sides, which no line of the card's own does)
+        x0, x1 = max(b.x0, _EDGE_MM + 0.5), min(b.x1, CARD_W_MM - _EDGE_MM - 0.5)
+        bands = [band for y in np.arange(b.y0 + line_h / 2, b.y1 - line_h / 2 + 1e-6, line_h / 4)
+                 if not seen(band := _layout_box(x0, y - line_h / 2, x1, y + line_h / 2))]
+        reads = eng.recognize([crop(card, band) for band in bands])
+        found: list[Item] = []
+        for band, (text, conf) in sorted(zip(bands, reads), key=lambda br: -br[1][1]):
+            text = "".join(text.split())
+            if conf < 0.85 or len(text) < 3:
+                break
+            if all(abs(band.cy - f.box.cy) > 0.6 * line_h for f in found):
+                found.append(Item(band, text, conf))
+        out.extend(found or [it])
+    return sorted(out, key=lambda i: (i.box.cy, i.box.x0))
 
 
 def _inside(it: Item) -> bool:
@@ -348,6 +393,7 @@ def _number_by_label(card: np.ndarray, items: list[Item], eng: Engine) -> Item |
 
 
 _SEX = re.compile("[男女]")
+_ADDRESS_WORDS = re.compile("[省市县区镇乡村路街巷弄号组室栋楼]")
 _DATEISH = re.compile(r"(1[89]|20)\d\d\D{0,2}\d{1,2}\D{0,2}\d{1,2}")
 
 
@@ -372,6 +418,8 @@ def _kind(row: _Row) -> str | None:
         return "birth"
     if len(text) <= 8 and _SEX.search(text):
         return "sex"
+    if len(text) >= 5 and (len(_ADDRESS_WORDS.findall(text)) >= 2 or text.startswith(province_prefixes())):
+        return "address"  # a line of a place (its label lost under a note or glare)
     return None
 
 
@@ -404,7 +452,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
         b = num_item.box
         wider = _strip_at(card, b.x0 - 0.5, b.y0 - 0.3, min(b.x1 + 1.3 * b.w / 17, CARD_W_MM), b.y1 + 0.3, eng)
         num_item = wider or num_item
-    if (num_item is None and not cut) or any(w in i.text for i in items for w in OTHER_TITLES):
+    if (num_item is None and not cut) or _other_document(items):
         return None  # neither the number nor a strip of it cut off by the frame, or another document
     num_cy = num_item.box.cy if num_item is not None else max(i.box.cy for i in items)
     # Above the number strip and left of the portrait: the holder's items.
@@ -413,7 +461,12 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     out = CardText("front", False)
     f = out.fields
 
-    kinds = _place_rows([_kind(r) for r in rows])
+    kinds = [_kind(r) for r in rows]
+    # A place's words are weaker evidence than a label or a date: no address above the name, sex or birth
+    # (background print beside a card under perspective reads as places too).
+    kinds = [None if k == "address" and r.key is None and {"name", "sex", "birth"} & set(kinds[i + 1:]) else k
+             for i, (r, k) in enumerate(zip(rows, kinds))]
+    kinds = _place_rows(kinds)
     by: dict[str, list[_Row]] = {}
     for r, k in zip(rows, kinds):
         if k:
@@ -601,7 +654,7 @@ def _read_back(items: list[Item]) -> CardText | None:
         if vfrom or vto:
             val_row = r
             break
-    if (not titled and not vfrom) or any(w in i.text for i in items for w in OTHER_TITLES):
+    if (not titled and not vfrom) or _other_document(items):
         return None
     out = CardText("back", False, title=title)
     for it in sorted(items, key=lambda i: -i.box.w):

@@ -82,6 +82,12 @@ def area_codes(include_historical: bool = False) -> list[str]:
     ]
 
 
+@lru_cache(maxsize=1)
+def province_prefixes() -> tuple[str, ...]:
+    """The first two characters of every province's name (新疆, 广东, 内蒙, 北京...): how an address begins."""
+    return tuple(sorted({name[:2] for code, (name, _) in _areas().items() if code.endswith("0000")}))
+
+
 def lookup_area(code: str) -> Area | None:
     """Province/city/district names for a 6-digit code, or None when the code is unknown."""
     areas = _areas()

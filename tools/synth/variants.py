@@ -42,6 +42,7 @@ from .card import (
     NAME_PX,
     NUMBER_PITCH_MM,
     NUMBER_PX,
+    UKAI,
     CardImage,
     LayoutJitter,
     _mm,
@@ -61,7 +62,7 @@ from .othercards import (
 )
 
 VARIANTS: list[str] = ["temporary", "permit", "foreign", "edited", "copy_photo", "cut_off", "covered",
-                       "neg_driving_licence"]
+                       "neg_driving_licence", "watermark"]
 # Editors' names as they appear in EXIF Software (made-up version strings are fine: they are just text).
 EDITORS = ("Adobe Photoshop CC 2014 (Macintosh)", "Adobe Photoshop 23.1 (Windows)", "GIMP 2.10.34",
            "Adobe Photoshop Lightroom Classic 12.0 (Windows)", "Meitu 9.2.5")
@@ -201,6 +202,46 @@ def _copy_photo(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJit
     return Sample(img, truth, "copy_photo")
 
 
+# ---------------------------------------------------------------- a copy with a "仅供...使用" note across it
+
+_PURPOSES = ("入职登记", "银行开户", "办理社保", "租房登记", "办理手机卡", "贷款审核", "酒店入住", "快递实名")
+
+
+def _watermarked(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter | None) -> Sample:
+    """A photocopy with the holder's note written over the card, as people mark the copies they hand out:
+    "仅供入职登记使用" in pen or a printed font, large, across the card at any slant, over the fields."""
+    card = _resident_card(rng, jitter)
+    page, hs = _photocopy([card], rng, nrng)
+    ph, pw = page.shape[:2]
+    text = f"仅供{rng.choice(_PURPOSES)}使用" + ("" if rng.random() < 0.6 else rng.choice(("，他用无效", "，复印无效")))
+    corners = _apply_h(hs[0], _card_corners())
+    card_w = float(np.linalg.norm(corners[1] - corners[0]))
+    spec = UKAI if rng.random() < 0.6 else rng.choice(HEI_FONTS)
+    size = max(12, round(card_w * rng.uniform(0.09, 0.16)))  # glyphs 5-10 mm on the card
+    f = font(spec, size)
+    layer = Image.new("L", (round(f.getlength(text)) + 2 * size, 2 * size), 0)
+    ImageDraw.Draw(layer).text((size, size // 2), text, font=f, fill=255)
+    angle = 0.0 if rng.random() < 0.25 else rng.uniform(-35, 35)
+    layer = layer.rotate(angle, resample=Image.BICUBIC, expand=True)
+    mask = np.zeros((ph, pw), np.float32)
+    cx, cy = corners.mean(0) + np.array([rng.uniform(-0.15, 0.15) * card_w, rng.uniform(-0.1, 0.1) * card_w])
+    lw, lh = layer.size
+    x0, y0 = round(cx - lw / 2), round(cy - lh / 2)
+    src = np.asarray(layer, np.float32) / 255
+    sx0, sy0 = max(0, -x0), max(0, -y0)
+    dx0, dy0 = max(0, x0), max(0, y0)
+    w, h = min(lw - sx0, pw - dx0), min(lh - sy0, ph - dy0)
+    if w > 0 and h > 0:
+        mask[dy0:dy0 + h, dx0:dx0 + w] = src[sy0:sy0 + h, sx0:sx0 + w]
+    ink, strength = rng.uniform(30, 130), rng.uniform(0.55, 0.95)
+    a = (mask * strength)[..., None]
+    page = page * (1 - a) + ink * a
+    img = _u8(page)
+    truth = _truth([card], hs, (img.shape[1], img.shape[0]))
+    _set_truth_flags(truth, "photocopy")
+    return Sample(img, truth, "watermark")
+
+
 # ---------------------------------------------------------------- cut off by the frame
 
 def _cut_off(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter | None) -> Sample:
@@ -303,6 +344,8 @@ def make_variant(seed: int, condition: str, *, jitter: LayoutJitter | None = Non
         return _copy_photo(rng, nrng, jitter)
     if condition == "covered":
         return _covered(rng, nrng, jitter)
+    if condition == "watermark":
+        return _watermarked(rng, nrng, jitter)
     if condition == "neg_driving_licence":
         s = _photo_sample(render_driving_licence(random_identity(rng), rng), condition, rng, nrng, "none",
                           "driving_licence")
