@@ -104,6 +104,10 @@ def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: b
         for label, key in labels:
             if _like(t[: len(label)], label):
                 return key, t[len(label):].lstrip(":：" + _LEAD)
+        for label, key in labels:
+            # a label's first half hidden (a note written over it, glare): its last character starts the line
+            if len(label) == 2 and len(t) > 2 and t[0] == label[1]:
+                return key, t[1:].lstrip(":：" + _LEAD)
     return None, text
 
 
@@ -526,6 +530,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     if "address" in by:
         addr_rows = _address_rows(by["address"])
         pieces = [p for r in addr_rows for p in r.pieces]
+        lines = [r.text for r in addr_rows]  # (a row's text keeps once what two overlapping boxes both read)
         last = addr_rows[-1] if addr_rows else None
         if last is not None and len(addr_rows) < 3:
             # A 1-2 character last line is easily missed by the detector: read the next line's place.
@@ -537,7 +542,8 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
                 got = _probe(card, _layout_box(x0 - 0.5, cy - 2.0, min(x0 + 37, _PORTRAIT_X_MM + 2), cy + 2.0), eng)
                 if got and got.conf > 0.7 and re.search(r"[\d\u4e00-\u9fff]", got.text):  # not a lone mark
                     pieces.append(got)
-        addr = nz.join_address([p.text for p in pieces]).strip(nz.SPECKS)
+                    lines.append(got.text)
+        addr = nz.join_address(lines).strip(nz.SPECKS)
         if addr:
             f["address"] = _field(pieces, addr)
 
@@ -616,7 +622,9 @@ def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng
 def _address_rows(rows: list[_Row]) -> list[_Row]:
     """The address's lines: from its first row down, while they start in its column and follow closely."""
     out: list[_Row] = []
-    for r in rows:
+    for i, r in enumerate(rows):
+        if i == 0 and not r.pieces and r.key == "address":
+            continue  # the 住址 label alone: its first line lost (a note over it), the next ones still read
         if not r.pieces or r.key not in (None, "address"):
             break
         if out:

@@ -214,6 +214,8 @@ def _watermarked(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJi
     page, hs = _photocopy([card], rng, nrng)
     ph, pw = page.shape[:2]
     text = f"仅供{rng.choice(_PURPOSES)}使用" + ("" if rng.random() < 0.6 else rng.choice(("，他用无效", "，复印无效")))
+    if rng.random() < 0.3:
+        text = "此复印件" + text
     corners = _apply_h(hs[0], _card_corners())
     card_w = float(np.linalg.norm(corners[1] - corners[0]))
     spec = UKAI if rng.random() < 0.6 else rng.choice(HEI_FONTS)
