@@ -16,7 +16,7 @@ from idcard_ocr import Reading, read
 from idcard_ocr import normalize as nz
 from idcard_ocr.boxes import box_of
 from idcard_ocr.engine import Engine
-from idcard_ocr.fields import FRONT_LABELS, Item, _place_rows, _read_back, _read_front, split_label
+from idcard_ocr.fields import BACK_LABELS, FRONT_LABELS, Item, _place_rows, _read_back, _read_front, split_label
 from idcard_ocr.layout import PX_PER_MM
 from tools.synth import CONDITIONS, NEGATIVES, Sample, make_sample
 
@@ -126,6 +126,9 @@ def test_a_note_naming_a_bank_over_a_copy_is_no_other_document(note: str) -> Non
 def test_a_label_half_hidden_still_starts_its_row() -> None:
     assert split_label("址广东省深圳市", FRONT_LABELS, True) == ("address", "广东省深圳市")
     assert split_label("址广东省深圳市", FRONT_LABELS, False) == (None, "址广东省深圳市")  # mid-row: a value's own
+    assert split_label("发机关吉隆县公安局", BACK_LABELS, True) == ("authority", "吉隆县公安局")
+    assert split_label("机关吉隆县公安局", BACK_LABELS, True) == ("authority", "吉隆县公安局")
+    assert split_label("效期限2014.04.19-2034.04.19", BACK_LABELS, True) == ("validity", "2014.04.19-2034.04.19")
 
 
 def test_the_address_label_alone_on_its_row_leaves_the_lines_below_the_address() -> None:

@@ -105,9 +105,11 @@ def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: b
             if _like(t[: len(label)], label):
                 return key, t[len(label):].lstrip(":：" + _LEAD)
         for label, key in labels:
-            # a label's first half hidden (a note written over it, glare): its last character starts the line
+            # part of a label hidden (a note written over it, glare): what is left of it starts the line
             if len(label) == 2 and len(t) > 2 and t[0] == label[1]:
                 return key, t[1:].lstrip(":：" + _LEAD)
+            if len(label) == 4 and len(t) > 3 and (n := next((n for n in (3, 2) if t[:n] in label), 0)):
+                return key, t[n:].lstrip(":：" + _LEAD)
     return None, text
 
 
@@ -350,7 +352,7 @@ def read_side(
     """The fields of one side, or None when its key text does not read back."""
     upright = np.ascontiguousarray(card[::-1, ::-1]) if flipped else card
     items = _recognize(upright, boxes, eng, known or {})
-    got = _read_front(upright, items, eng) if side == "front" else _read_back(items)
+    got = _read_front(upright, items, eng) if side == "front" else _read_back(items, upright, eng)
     if got is not None:
         got.flipped = flipped
     return got
@@ -646,7 +648,8 @@ _AUTHORITY = re.compile("公安|分局|局$")
 _RANGE = re.compile(r"\d{4}\D?\d{1,2}\D?\d{1,2}.{0,3}(\d{4}|长期|長期)")
 
 
-def _read_back(items: list[Item]) -> CardText | None:
+def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | None = None) -> CardText | None:
+    """card and eng: to read where the detector found nothing right of the 签发机关 label."""
     items = [i for i in items if _inside(i)]
     rows = _parse_rows(items, BACK_LABELS)
     title = "".join(i.text for i in items if any(k in i.text for k in _TITLES))
@@ -679,6 +682,13 @@ def _read_back(items: list[Item]) -> CardText | None:
     auth = auth_row.text.strip(nz.SPECKS) if auth_row is not None else ""
     if auth:
         f["authority"] = _field(auth_row.pieces, auth)  # type: ignore[union-attr]
+    elif auth_row is not None and auth_row.labels and card is not None and eng is not None:
+        # The label alone: its value merged into a note's strokes across the card, or too faint to box.
+        b = auth_row.labels[0][1].box
+        h = b.y1 - b.y0
+        got = _probe(card, _layout_box(b.x1 + 0.5, b.y0 - 0.15 * h, CARD_W_MM - 2.0, b.y1 + 0.15 * h), eng)
+        if got is not None and got.conf >= 0.8 and _AUTHORITY.search(got.text):
+            f["authority"] = _field([got], got.text[: got.text.rfind("局") + 1 or None].strip(nz.SPECKS))
     if vfrom:
         f["valid_from"] = _field(val_row.pieces, vfrom)  # type: ignore[union-attr]
     if vto:
