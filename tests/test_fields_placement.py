@@ -131,6 +131,15 @@ def test_a_label_half_hidden_still_starts_its_row() -> None:
     assert split_label("效期限2014.04.19-2034.04.19", BACK_LABELS, True) == ("validity", "2014.04.19-2034.04.19")
 
 
+def test_a_name_beginning_like_a_label_tail_is_the_name() -> None:
+    """别 ends 性别, yet 别克·阿依达娜 is a name: without labels every row starts where values start."""
+    labels = ("姓名", "性别", "民族", "出生", "住址")
+    bare = [_item(18.0, 40.0, 12.0, "别克·阿依达娜", 3.3) if it.text == "孙梓伟" else it
+            for it in FRONT if it.text not in labels]
+    got = _front(bare)
+    assert got["name"] == "别克·阿依达娜" and got["sex"] == "女"
+
+
 def test_the_address_label_alone_on_its_row_leaves_the_lines_below_the_address() -> None:
     got = _front([it for it in FRONT if it.text != "广西壮族自治区柳州市三"])
     assert got["address"] == "江侗族自治县设和镇绣兴村6组299号" and got["name"] == "孙梓伟"

@@ -106,7 +106,8 @@ def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: b
                 return key, t[len(label):].lstrip(":：" + _LEAD)
         for label, key in labels:
             # part of a label hidden (a note written over it, glare): what is left of it starts the line
-            if len(label) == 2 and len(t) > 2 and t[0] == label[1]:
+            # (址 only: 名 别 族 生 also begin names, 别克 for one, and a row without labels has no label column)
+            if label == "住址" and len(t) > 2 and t[0] == "址":
                 return key, t[1:].lstrip(":：" + _LEAD)
             if len(label) == 4 and len(t) > 3 and (n := next((n for n in (3, 2) if t[:n] in label), 0)):
                 return key, t[n:].lstrip(":：" + _LEAD)
