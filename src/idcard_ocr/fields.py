@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from . import normalize as nz
+from .address import correct as correct_address
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, province_prefixes, repair
@@ -103,6 +104,8 @@ def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: b
     if at_line_start:
         for label, key in labels:
             if _like(t[: len(label)], label):
+                if label == "住址" and t[1:].startswith(province_prefixes()):
+                    return key, t[1:]  # 住 then the address's 云南...: 址 hidden, not misread
                 return key, t[len(label):].lstrip(":：" + _LEAD)
         for label, key in labels:
             # part of a label hidden (a note written over it, glare): what is left of it starts the line
@@ -546,7 +549,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
                 if got and got.conf > 0.7 and re.search(r"[\d\u4e00-\u9fff]", got.text):  # not a lone mark
                     pieces.append(got)
                     lines.append(got.text)
-        addr = nz.join_address(lines).strip(nz.SPECKS)
+        addr = correct_address(nz.join_address(lines).strip(nz.SPECKS))
         if addr:
             f["address"] = _field(pieces, addr)
 

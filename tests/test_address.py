@@ -1,0 +1,31 @@
+"""An address's province, city and county checked against the area table (address.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from idcard_ocr.address import correct
+
+
+@pytest.mark.parametrize(("read", "truth"), [
+    # one character wrong in a name of four or more: put right
+    ("云南省红河哈尼族舞族自治州泸西县解民东路476弄220号", "云南省红河哈尼族彝族自治州泸西县解民东路476弄220号"),
+    ("江西省吉安市共冈山市章请街道南宁西路259号", "江西省吉安市井冈山市章请街道南宁西路259号"),
+    ("内蒙古自动区乌兰察布市察哈尔右翼后旗江江乡", "内蒙古自治区乌兰察布市察哈尔右翼后旗江江乡"),
+    # right as read: unchanged, whatever follows the county
+    ("新疆维吾尔自治区喀什地区疏附县长胜镇幸凤村1组362号", "新疆维吾尔自治区喀什地区疏附县长胜镇幸凤村1组362号"),
+    ("北京市东城区景山街道", "北京市东城区景山街道"),  # municipality: no city level printed
+    ("海南省五指山市通什镇", "海南省五指山市通什镇"),  # a county-level city under the province itself
+])
+def test_admin_names_snap_to_the_area_table(read: str, truth: str) -> None:
+    assert correct(read) == truth
+
+
+@pytest.mark.parametrize("read", [
+    "北京市东域区景山街道",  # three characters, one wrong: 东城区 or a district not in the table? left alone
+    "南省红河哈尼族彝族自治州",  # no province at the start: nothing to anchor the names to
+    "广东省深圳市南山区富安街道湖星小区",  # the town and what follows are not checked
+    "",
+])
+def test_what_cannot_be_told_is_left_as_read(read: str) -> None:
+    assert correct(read) == read
