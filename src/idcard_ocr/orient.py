@@ -170,13 +170,8 @@ def key_line_quads(img: np.ndarray, eng: Engine, max_side: int = 864) -> list[np
 
 def long_lines(img: np.ndarray, eng: Engine, max_side: int = 864) -> list[Line]:
     """The image's long, thin text lines (a key line's shape), longest first: one full-frame detection."""
-    return longest(eng.detect(img, max_side=max_side))
-
-
-def longest(lines: list[Line]) -> list[Line]:
-    """The long, thin lines among `lines` (a key line's shape), the six longest, longest first."""
     longs = []
-    for ln in lines:
+    for ln in eng.detect(img, max_side=max_side):
         a, b = np.linalg.norm(ln.quad[1] - ln.quad[0]), np.linalg.norm(ln.quad[3] - ln.quad[0])
         if max(a, b) > 3.5 * max(min(a, b), 1):  # the titles are short and tall: 居民身份证 is ~5:1
             longs.append((max(a, b), ln))

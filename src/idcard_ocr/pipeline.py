@@ -30,7 +30,7 @@ from .locate import (
     straighten,
 )
 from .model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
-from .orient import detect_lines, hypotheses, long_lines, longest, place_by_key_lines, placed_card_areas
+from .orient import detect_lines, hypotheses, long_lines, place_by_key_lines, placed_card_areas
 from .othertypes import TYPE_FIELDS, read_labelled
 from .refine import fit
 from .region import read_region
@@ -99,21 +99,16 @@ def _corrected_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
 Fitness = tuple[int, float]  # (layout anchors seen, -their RMS distance in mm): ranks readings of one card
 
 
-def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool = True,
-              seen: list[Line] | None = None) -> tuple[np.ndarray, CardText, np.ndarray, Fitness] | None:
+def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool = True
+              ) -> tuple[np.ndarray, CardText, np.ndarray, Fitness] | None:
     """Read the card under a candidate quad, re-straightening it onto the layout's anchors when off.
 
     Returns the quad the fields were read in, what was read, the card's outline snapped to its edges, and
     how well the layout fits there (to choose between nested outlines: a card and the screen showing it).
-    `seen` receives the text lines first detected under the quad, in image coordinates.
     """
     support: Callable[[np.ndarray], float] | None = None
     first = straighten(img, quad)
     lines = detect_lines(first, eng)
-    if seen is not None and lines:
-        back = np.linalg.inv(homography(quad))
-        seen.extend(Line(cv2.perspectiveTransform(ln.quad.reshape(-1, 1, 2).astype(np.float64), back)
-                         .reshape(4, 2).astype(np.float32), ln.score) for ln in lines)
     hyps = hypotheses(first, eng, lines)
     if not hyps and len(lines) < 3 and grey_retry and img.ndim == 3:
         # A screen's colour moire can hide every line from the detector; in grey its stripes mostly cancel.
@@ -215,7 +210,6 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     quads: list[np.ndarray] = []
 
     fitness: list[Fitness] = []
-    inside: list[list[Line]] = []  # the lines detected in the quad each card was found in (image coordinates)
 
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
@@ -224,43 +218,31 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                 continue  # that card's quad is its outline: an overlapping one cannot do better
             if hit is None and quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
                 continue  # a second card (the other side on a copy) is the same size as the first
-            lines: list[Line] = []
-            got = read_quad(img, q, eng, seen=lines)
+            got = read_quad(img, q, eng)
             if got is None:
                 continue
             entry = (_to_card(img.shape, *got[:3]), got[1])
             if hit is not None:
                 # Another outline of the same card (the card inside the screen showing it): the layout ranks.
                 if _better(got[3], fitness[hit]) and got[1].side == found[hit][1].side:
-                    quads[hit], found[hit], fitness[hit], inside[hit] = got[2], entry, got[3], lines
+                    quads[hit], found[hit], fitness[hit] = got[2], entry, got[3]
                 continue
             quads.append(got[2])
             found.append(entry)
             fitness.append(got[3])
-            inside.append(lines)
             if len(found) >= 2:
                 return
 
     longs: list[Line] | None = None  # the image's long lines: one full-frame detection, made when first needed
     placed: list[Line] = []  # those already recognized, and the cards they place attempted
 
-    def by_key_lines(known_first: bool = False) -> None:  # places cards by key lines found anywhere (orient)
+    def by_key_lines() -> None:  # places cards by key lines found anywhere in the image (orient)
         nonlocal longs
-        if known_first:
-            # A card found in a quad that is not its outline (the screen around it): the lines already detected
-            # in that quad place it first; the full-frame detection only when that leaves it unsettled.
-            _place(longest([ln for i, lns in enumerate(inside) if not _is_outline(found[i][1], fitness[i])
-                            for ln in lns]))
-            if found and all(_is_outline(ct, f) for (_, ct), f in zip(found, fitness)):
-                return
         if longs is None:
             longs = long_lines(img, eng)
-        _place(longs)
-
-    def _place(lines: list[Line]) -> None:
         # The longest line alone first (on most images the number strip or a title: its card is found and every
         # other line inside that card's outline can place no other card), then the rest together.
-        for chunk in (lines[:1], lines[1:]):
+        for chunk in (longs[:1], longs[1:]):
             todo = [ln for ln in chunk if not any(ln is p for p in placed) and not _on_found(ln) and _may_place(ln)]
             placed.extend(todo)
             attempt(place_by_key_lines(img, todo, eng))
@@ -293,7 +275,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     if not found or not all(_is_outline(ct, f) for (_, ct), f in zip(found, fitness)):
         # No card, or one whose outline is not the card's (a screen around it): place cards by their key lines
         t = time.perf_counter()
-        by_key_lines(known_first=bool(found))
+        by_key_lines()
         timings["fallback_ms"] = (time.perf_counter() - t) * 1000
     return found, outlines
 
