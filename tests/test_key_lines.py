@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import pytest
-from conftest import rendered
 
 from idcard_ocr import pipeline
 from idcard_ocr.engine import Engine
 from idcard_ocr.orient import long_lines, place_by_key_lines, placed_card_areas
 
+if TYPE_CHECKING:
+    from tools.synth import Sample
 
-def test_lines_on_the_card_found_are_not_recognized_again(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+Render = Callable[[int, str], "Sample"]
+
+
+def test_lines_on_the_card_found_are_not_recognized_again(engine: Engine, render: Render,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # No outline is found on this busy background: the card is placed by its longest line, and once it is read
     # on its own outline the image's other long lines (on that card, or too short or long for a card of its
     # size) could place no card attempt() would take, so they are not recognized.
-    s = rendered(2, "busy_background")
+    s = render(2, "busy_background")
     recognized: list[int] = []
 
     def placing(img: np.ndarray, lines: list[Any], eng: Engine) -> list[np.ndarray]:
@@ -33,10 +39,10 @@ def test_lines_on_the_card_found_are_not_recognized_again(engine: Engine, monkey
     assert 1 <= sum(recognized) < len(long_lines(s.image, engine))
 
 
-def test_a_lines_placed_card_has_one_of_the_areas_the_skip_rule_expects(engine: Engine) -> None:
+def test_a_lines_placed_card_has_one_of_the_areas_the_skip_rule_expects(engine: Engine, render: Render) -> None:
     # pipeline._find_cards skips recognizing a line that could only place a card of another size than the one
     # found: that needs placed_card_areas to predict place_by_key_lines' card for each kind of key line.
-    img = rendered(1, "busy_background").image
+    img = render(1, "busy_background").image
     placed = 0
     for ln in long_lines(img, engine):
         quads = place_by_key_lines(img, [ln], engine)
