@@ -173,6 +173,15 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, all its threads."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _workers_rss(server_pid: int) -> list[float]:
     """RSS of each uvicorn worker (children of the server that are Python, not the multiprocessing helper)."""
     pids = [p for p in _children(server_pid) if _rss_mb(p) > 100] or [server_pid]
@@ -224,6 +233,7 @@ def _http(workers: int, bodies: list[bytes], requests: int, timeout: float = 600
                         state["next"] += 1
                         if i == 0:
                             t_start.append(time.perf_counter())
+                            cpu_start.update(_cpu_now())
                     if i >= requests:
                         return
                     t = time.perf_counter()
@@ -234,18 +244,33 @@ def _http(workers: int, bodies: list[bytes], requests: int, timeout: float = 600
                             state["ok" if r.status_code == 200 else "errors"] += 1
                             lat.append((time.perf_counter() - t) * 1000)
 
+        pids = [p for p in _children(proc.pid) if _rss_mb(p) > 100] or [proc.pid]  # the workers
+
+        def _cpu_now() -> dict[str, float]:
+            return {"client": time.process_time(), **{str(p): _cpu_s(p) for p in [proc.pid, *pids]}}
+
+        cpu_start: dict[str, float] = {}
         threads = [threading.Thread(target=client) for _ in range(clients)]
         for th in threads:
             th.start()
         for th in threads:
             th.join()
         wall = time.perf_counter() - (t_start[0] if t_start else time.perf_counter())
+        cpu_end = _cpu_now()
+        used = {k: cpu_end[k] - cpu_start.get(k, cpu_end[k]) for k in cpu_end}
         rss = _workers_rss(proc.pid)
         cap = env.get("IDCARD_OCR_THREADS")
-        return {"workers": workers, "threads": cap, "clients": clients, "requests": requests, "ok": state["ok"],
-                "errors": state["errors"], "seconds": round(wall, 2), "images_per_s": state["ok"] / wall,
-                "p50_ms": _pct(lat, 0.5), "p99_ms": _pct(lat, 0.99), "rss_mb_per_worker": rss,
-                "startup_s": round(started_s, 1), "runtime": runtime}
+        n = max(state["ok"] + state["errors"], 1)
+        server_s = sum(v for k, v in used.items() if k != "client")
+        return {"workers": workers, "threads": cap, "clients": clients, "requests": requests,
+                "ok": state["ok"], "errors": state["errors"], "seconds": round(wall, 2),
+                "images_per_s": state["ok"] / wall, "p50_ms": _pct(lat, 0.5), "p99_ms": _pct(lat, 0.99),
+                "rss_mb_per_worker": rss, "startup_s": round(started_s, 1), "runtime": runtime,
+                # CPU per request during the timed part: the load generator (this process) and the server's
+                # processes; with the cores' share of the wall time they show where the 2 cores went
+                "client_cpu_ms_per_req": round(1000 * used["client"] / n, 1),
+                "server_cpu_ms_per_req": round(1000 * server_s / n, 1),
+                "cores_busy": round((used["client"] + server_s) / wall, 2) if wall else float("nan")}
     finally:
         proc.terminate()
         try:
@@ -355,12 +380,16 @@ def _print(report: dict[str, Any]) -> None:
               f"{_pc(o['field_exact'])} / {_pc(b['field_exact']) if b else '–'} | "
               f"{_pc(o['card_all_correct'])} / {_pc(b['card_all_correct']) if b else '–'} |")
     if report.get("http"):
-        print("\n| HTTP, 8 MP photos | clients | images/s | p50 / p99 ms | RSS per worker MB | errors |")
-        print("|---|---|---|---|---|---|")
+        print("\n| HTTP, 8 MP photos | clients | images/s | p50 / p99 ms | RSS per worker MB | errors | "
+              "CPU ms per request: server / load generator | cores busy |")
+        print("|---|---|---|---|---|---|---|---|")
         for h in report["http"]:
             setup = f"--workers {h['workers']}" + (f", {h['threads']} thread(s) each" if h.get("threads") else "")
-            print(f"| {setup} | {h['clients']} | {h['images_per_s']:.2f} | {_ms(h['p50_ms'])} / "
-                  f"{_ms(h['p99_ms'])} | {', '.join(f'{x:.0f}' for x in h['rss_mb_per_worker'])} | {h['errors']} |")
+            rss = ", ".join(f"{x:.0f}" for x in h["rss_mb_per_worker"])
+            print(f"| {setup} | {h['clients']} | {h['images_per_s']:.2f} | "
+                  f"{_ms(h['p50_ms'])} / {_ms(h['p99_ms'])} | {rss} | "
+                  f"{h['errors']} | {_ms(h['server_cpu_ms_per_req'])} / {_ms(h['client_cpu_ms_per_req'])} | "
+                  f"{h['cores_busy']:.2f} |")
         last = report["http"][-1]
         for h in report["http"][:-1]:
             if h["images_per_s"]:

@@ -132,6 +132,20 @@ _PLACE_ONLY = {"temp_title": (20.2, 65.4, 5.5)}
 _CARD_CORNERS_MM = np.array([[0, 0], [CARD_W_MM, 0], [CARD_W_MM, CARD_H_MM], [0, CARD_H_MM]], np.float32)
 
 
+def key_span_px(quad: np.ndarray) -> float:
+    """A line's length as place_by_key_lines measures it (between the midpoints of its short edges)."""
+    q = quad.astype(np.float32)
+    if np.linalg.norm(q[1] - q[0]) < np.linalg.norm(q[3] - q[0]):
+        q = np.roll(q, -1, axis=0)
+    return float(np.linalg.norm((q[1] + q[2]) / 2 - (q[0] + q[3]) / 2))
+
+
+def placed_card_areas(quad: np.ndarray) -> list[float]:
+    """The areas (px²) of the cards a line would place, as each kind of key line that places one."""
+    k = [key_span_px(quad) / (x1 - x0) for x0, x1, _ in (*_KEY_PLACE.values(), *_PLACE_ONLY.values())]
+    return [kk * kk * CARD_W_MM * CARD_H_MM for kk in k]
+
+
 def _line_crop(img: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The line straightened along its long edge, and its quad reordered to match (p0->p1 long)."""
     q = quad.astype(np.float32)
@@ -151,13 +165,21 @@ def key_line_quads(img: np.ndarray, eng: Engine, max_side: int = 864) -> list[np
     The number strip or a title, recognized where it lies, fixes the card's direction, scale and place
     through the layout; read_quad then corrects perspective from the other anchors.
     """
-    lines = eng.detect(img, max_side=max_side)
+    return place_by_key_lines(img, long_lines(img, eng, max_side), eng)
+
+
+def long_lines(img: np.ndarray, eng: Engine, max_side: int = 864) -> list[Line]:
+    """The image's long, thin text lines (a key line's shape), longest first: one full-frame detection."""
     longs = []
-    for ln in lines:
+    for ln in eng.detect(img, max_side=max_side):
         a, b = np.linalg.norm(ln.quad[1] - ln.quad[0]), np.linalg.norm(ln.quad[3] - ln.quad[0])
         if max(a, b) > 3.5 * max(min(a, b), 1):  # the titles are short and tall: 居民身份证 is ~5:1
             longs.append((max(a, b), ln))
-    longs = [ln for _, ln in sorted(longs, key=lambda t: -t[0])[:6]]
+    return [ln for _, ln in sorted(longs, key=lambda t: -t[0])[:6]]
+
+
+def place_by_key_lines(img: np.ndarray, longs: list[Line], eng: Engine) -> list[np.ndarray]:
+    """The card quads that those of `longs` which read as key lines place (in their order)."""
     if not longs:
         return []
     crops, quads = zip(*(_line_crop(img, ln.quad) for ln in longs))

@@ -14,7 +14,7 @@ import numpy as np
 from . import normalize as nz
 from .boxes import quad_list, to_boxes
 from .decode import WORK_SIDE, Decoded, decode_with_meta
-from .engine import Engine, get_engine
+from .engine import Engine, Line, get_engine
 from .fields import CardText, cut_fields, read_side, warp_quad_back
 from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
 from .layout import CANON_H, CANON_W, GREEN_A, PX_PER_MM, REFIT_TOLERANCE_MM
@@ -30,7 +30,7 @@ from .locate import (
     straighten,
 )
 from .model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
-from .orient import detect_lines, hypotheses, key_line_quads
+from .orient import detect_lines, hypotheses, long_lines, place_by_key_lines, placed_card_areas
 from .othertypes import TYPE_FIELDS, read_labelled
 from .refine import fit
 from .region import read_region
@@ -233,6 +233,36 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
             if len(found) >= 2:
                 return
 
+    longs: list[Line] | None = None  # the image's long lines: one full-frame detection, made when first needed
+    placed: list[Line] = []  # those already recognized, and the cards they place attempted
+
+    def by_key_lines() -> None:  # places cards by key lines found anywhere in the image (orient)
+        nonlocal longs
+        if longs is None:
+            longs = long_lines(img, eng)
+        # The longest line alone first (on most images the number strip or a title: its card is found and every
+        # other line inside that card's outline can place no other card), then the rest together.
+        for chunk in (longs[:1], longs[1:]):
+            todo = [ln for ln in chunk if not any(ln is p for p in placed) and not _on_found(ln) and _may_place(ln)]
+            placed.extend(todo)
+            attempt(place_by_key_lines(img, todo, eng))
+            if len(found) >= 2:
+                return
+
+    def _on_found(ln: Line) -> bool:  # the line lies on a card read on its outline: it places that card again
+        c = ln.quad.mean(axis=0)
+        return any(_is_outline(ct, f) and cv2.pointPolygonTest(q.astype(np.float32), (float(c[0]), float(c[1])),
+                                                               False) > 0
+                   for q, (_, ct), f in zip(quads, found, fitness))
+
+    def _may_place(ln: Line) -> bool:
+        # With every card found read on its outline, attempt() takes only a card of the first one's size (a line
+        # too short or too long for any key line of such a card is background text: not worth recognizing).
+        if not quads or not all(_is_outline(ct, f) for (_, ct), f in zip(found, fitness)):
+            return True
+        first = cv2.contourArea(quads[0])
+        return any(0.45 < a / max(first, 1.0) < 2.2 for a in placed_card_areas(ln.quad))
+
     t = time.perf_counter()
     outlines = outline_quads(img)
     timings["locate_ms"] = (time.perf_counter() - t) * 1000
@@ -240,12 +270,12 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     if len(found) == 1 and _copied(img, quads[0]):
         # a copy of both sides on a page: the other card's faint outline may have gone unseen
         t = time.perf_counter()
-        attempt(key_line_quads(img, eng))
+        by_key_lines()
         timings["second_card_ms"] = (time.perf_counter() - t) * 1000
     if not found or not all(_is_outline(ct, f) for (_, ct), f in zip(found, fitness)):
         # No card, or one whose outline is not the card's (a screen around it): place cards by their key lines
         t = time.perf_counter()
-        attempt(key_line_quads(img, eng))
+        by_key_lines()
         timings["fallback_ms"] = (time.perf_counter() - t) * 1000
     return found, outlines
 

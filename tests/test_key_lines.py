@@ -1,0 +1,53 @@
+"""Cards placed by their key lines (no clean outline): one detection pass where one suffices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+import pytest
+
+from idcard_ocr import pipeline
+from idcard_ocr.engine import Engine
+from idcard_ocr.orient import long_lines, place_by_key_lines, placed_card_areas
+
+if TYPE_CHECKING:
+    from tools.synth import Sample
+
+Render = Callable[[int, str], "Sample"]
+
+
+def test_lines_on_the_card_found_are_not_recognized_again(engine: Engine, render: Render,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # No outline is found on this busy background: the card is placed by its longest line, and once it is read
+    # on its own outline the image's other long lines (on that card, or too short or long for a card of its
+    # size) could place no card attempt() would take, so they are not recognized.
+    s = render(2, "busy_background")
+    recognized: list[int] = []
+
+    def placing(img: np.ndarray, lines: list[Any], eng: Engine) -> list[np.ndarray]:
+        recognized.append(len(lines))
+        return place_by_key_lines(img, lines, eng)
+
+    monkeypatch.setattr(pipeline, "place_by_key_lines", placing)
+    d = pipeline.read_detailed(s.image, engine=engine, checks=False)
+    assert "fallback_ms" in d.reading.timings_ms  # the key-line placement ran
+    assert d.reading.side == s.truth.side
+    assert {k: f.value for k, f in d.reading.fields.items()} == s.truth.fields
+    assert 1 <= sum(recognized) < len(long_lines(s.image, engine))
+
+
+def test_a_lines_placed_card_has_one_of_the_areas_the_skip_rule_expects(engine: Engine, render: Render) -> None:
+    # pipeline._find_cards skips recognizing a line that could only place a card of another size than the one
+    # found: that needs placed_card_areas to predict place_by_key_lines' card for each kind of key line.
+    img = render(1, "busy_background").image
+    placed = 0
+    for ln in long_lines(img, engine):
+        quads = place_by_key_lines(img, [ln], engine)
+        if quads:
+            placed += 1
+            area = cv2.contourArea(quads[0].astype(np.float32))
+            assert min(abs(a / area - 1) for a in placed_card_areas(ln.quad)) < 0.01
+    assert placed >= 1
