@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from idcard_ocr import read
-from idcard_ocr.engine import DET_CANVASES, REC_BATCH, REC_WIDTHS, Engine, det_canvas, rec_width
+from idcard_ocr.engine import DET_CANVASES, REC_BATCH, REC_WIDE, REC_WIDTHS, Engine, det_canvas, rec_width
 from tests.conftest import rendered
 
 
@@ -50,10 +50,10 @@ def test_canvas_and_width_buckets_hold_their_input() -> None:
             assert (ch, cw) in DET_CANVASES and ch >= h and cw >= w
     assert det_canvas(448, 704) == (448, 704) and det_canvas(416, 672) == (448, 704)
     assert det_canvas(704, 960) == (704, 960) and det_canvas(736, 960) == (960, 960)
-    for w in range(1, 3000):
+    for w in range(1, 5000):
         b = rec_width(w)
-        assert b >= w and (b in REC_WIDTHS or b % REC_WIDTHS[-1] == 0)
-    assert [rec_width(w) for w in (320, 321, 400, 1339, 1441)] == [320, 384, 480, 1440, 2880]
+        assert b in (*REC_WIDTHS, REC_WIDE) and (b >= w or b == REC_WIDE)
+    assert [rec_width(w) for w in (320, 321, 400, 1339, 1441, 4000)] == [320, 384, 480, 1440, 2880, 2880]
 
 
 def test_runtime_sees_only_bucket_shapes(engine: Engine, seen: dict[str, Counter[tuple[int, ...]]]) -> None:
@@ -64,10 +64,12 @@ def test_runtime_sees_only_bucket_shapes(engine: Engine, seen: dict[str, Counter
     for h, w in ((300, 500), (1000, 700), (120, 90)):
         engine.detect(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
     engine.recognize([rng.integers(0, 255, (30, w, 3), dtype=np.uint8) for w in (100, 333, 517)])
+    engine.recognize([rng.integers(0, 255, (20, w, 3), dtype=np.uint8) for w in (100, 1000, 2500)])  # 60x, 125x
     assert seen["det"] and seen["rec"]
     assert {s[2:] for s in seen["det"]} <= set(DET_CANVASES) and {s[:2] for s in seen["det"]} == {(1, 3)}
-    assert {s[3] for s in seen["rec"]} <= set(REC_WIDTHS)
+    assert {s[3] for s in seen["rec"]} <= {*REC_WIDTHS, REC_WIDE} and (1, 3, 48, REC_WIDE) in seen["rec"]
     assert {s[1:3] for s in seen["rec"]} == {(3, 48)} and max(s[0] for s in seen["rec"]) <= REC_BATCH
+    assert all(s[0] == 1 for s in seen["rec"] if s[3] > REC_WIDTHS[-1])  # the widest lines one at a time
     assert {s[1:] for s in seen["cls"]} <= {(3, 48, 192)}
 
 

@@ -34,13 +34,13 @@ DET_CANVASES: tuple[tuple[int, int], ...] = (
     (448, 704), (704, 448), (480, 864), (864, 480), (640, 864), (864, 640), (864, 864),
     (544, 960), (960, 544), (704, 960), (960, 704), (960, 960),
 )
-# Recognition batch widths (the height is 48): a batch is padded to the next; wider than the last, to a
-# multiple of it. Most batches are 320 wide (rapidocr's minimum), so the padding costs little.
+# Recognition batch widths (the height is 48): a batch is padded to the next. Most batches are 320 wide
+# (rapidocr's minimum), so the padding costs little. Wider than the last, lines run one by one at REC_WIDE.
 REC_WIDTHS: tuple[int, ...] = (320, 384, 480, 640, 960, 1440)
+REC_WIDE = 2880  # a line 60 times as wide as high; a wider one (no card's text line) is squeezed to it
 REC_WARM_WIDTHS = 4  # warm_up_engine runs every batch size at the first four widths (nearly all batches)
 REC_BATCH = 6  # rapidocr's rec_batch_num and cls_batch_num: batches of 1..6 lines
-# OpenVINO runtime cache entries kept per model (default 5,000): all the buckets fit; it only bounds the state
-# an input outside them (a line wider than 1440 px at 48 high) could add.
+# OpenVINO runtime cache entries kept per model (default 5,000): all the buckets fit; a backstop only.
 _OV_RUNTIME_CACHE = 128
 
 
@@ -180,6 +180,7 @@ def warm_up_engine(eng: Engine) -> Engine:
     # the widest batch sizes the buffers; then every batch size at the common widths (the rarer wider buckets are
     # built on first use: a few MB each, and there are few)
     eng._rec.session(np.zeros((REC_BATCH, 3, 48, REC_WIDTHS[-1]), np.float32))
+    eng._rec.session(np.zeros((1, 3, 48, REC_WIDE), np.float32))
     for width in REC_WIDTHS[:REC_WARM_WIDTHS]:
         for n in range(REC_BATCH, 0, -1):
             eng._rec.session(np.zeros((n, 3, 48, width), np.float32))
@@ -197,11 +198,11 @@ def det_canvas(h: int, w: int) -> tuple[int, int]:
 
 
 def rec_width(w: int) -> int:
-    """The recognition batch width an input w px wide is padded to."""
+    """The recognition batch width an input w px wide is padded (or, beyond REC_WIDE, squeezed) to."""
     for width in REC_WIDTHS:
         if w <= width:
             return width
-    return math.ceil(w / REC_WIDTHS[-1]) * REC_WIDTHS[-1]
+    return REC_WIDE
 
 
 class _PaddedDet:
@@ -229,20 +230,33 @@ class _PaddedDet:
 class _PaddedRec:
     """The recogniser's session, fed bucket widths: a batch is padded on the right with 0 (rapidocr pads each
     line of a batch to the batch's widest with the same 0) and the output's time steps cut back to the
-    unpadded width's."""
+    unpadded width's. A batch wider than the last bucket runs one line at a time at REC_WIDE (the model's
+    attention costs memory by the square of the width: one batch of six 2880 px lines held 240 MB for good),
+    a wider one squeezed to it, as rapidocr squeezes a line wider than its batch."""
 
     def __init__(self, session: Any) -> None:
         self.session = session
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        n, c, h, w = x.shape
+        n, _, _, w = x.shape
         width = rec_width(w)
         if width == w:
             return self.session(x)
+        if width <= REC_WIDTHS[-1]:
+            return self._run(x, width)
+        return np.concatenate([self._run(x[i:i + 1], REC_WIDE) for i in range(n)])
+
+    def _run(self, x: np.ndarray, width: int) -> np.ndarray:
+        n, c, h, w = x.shape
+        if w > width:  # squeezed: every time step is kept
+            import cv2
+
+            line = cv2.resize(x[0].transpose(1, 2, 0), (width, h), interpolation=cv2.INTER_AREA)
+            return np.array(self.session(line.transpose(2, 0, 1)[np.newaxis].astype(np.float32)))
         padded = np.zeros((n, c, h, width), np.float32)
         padded[..., :w] = x
-        out = np.asarray(self.session(padded))
-        return out[:, : (w + 4) // 8]  # the model's time steps for a width w (measured: w / 8, half rounded down)
+        # a copy: the runtime's output buffer is overwritten by its next call
+        return np.array(np.asarray(self.session(padded))[:, : (w + 4) // 8])  # time steps: w / 8, half down
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.session, name)
