@@ -100,6 +100,7 @@ class Engine:
         self._cls = self.ocr._load_cls_model()
         self._rec = self.ocr._load_rec_model()
         self.bucketed = bucketed
+        self.warmed = False  # every input bucket run once (warm_up_engine)
         if not bucketed:
             return
         if self.backend == "openvino":
@@ -173,8 +174,8 @@ def warm_up_engine(eng: Engine) -> Engine:
     eng.detect(img)
     eng.recognize([img])
     eng.upside_down([img])
-    if not eng.bucketed:
-        return eng
+    if not eng.bucketed or eng.warmed:
+        return eng  # the buckets' state is built once per engine (every app start calls this)
     for h, w in sorted(DET_CANVASES, key=lambda c: -c[0] * c[1]):  # the largest first: buffers sized once
         eng._det.session(np.zeros((1, 3, h, w), np.float32))
     # the widest batch sizes the buffers; then every batch size at the common widths (the rarer wider buckets are
@@ -186,6 +187,7 @@ def warm_up_engine(eng: Engine) -> Engine:
             eng._rec.session(np.zeros((n, 3, 48, width), np.float32))
     for n in range(REC_BATCH, 0, -1):
         eng._cls.session(np.zeros((n, 3, 48, 192), np.float32))
+    eng.warmed = True
     return eng
 
 
