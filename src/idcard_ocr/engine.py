@@ -3,13 +3,21 @@
 rapidocr's call flags (use_det/use_cls/use_rec) stick to its engine object, so we keep its three stage
 models and call them directly instead: text detection, the 0/180 line classifier and recognition.
 One Engine per process; it is not thread-safe.
+
+Input shapes are bucketed. The runtimes keep state per distinct input shape they run (OpenVINO's CPU plugin a
+few MB per shape, kept for good), and rapidocr feeds them a new shape for nearly every image size and line
+width: a worker grew by ~500 MB over its first thousands of requests. So each model input is padded up to one
+of a few fixed shapes (`DET_CANVASES`, `REC_WIDTHS`; the classifier's is fixed already), the model's output
+cut back to the unpadded size, and `warm_up_engine` runs every bucket once: the state is built at start and
+memory stays flat after it.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +26,22 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _engine: Engine | None = None
+
+# Detector input canvases (height, width): an input (sides multiples of 32, at most 960) is padded to the
+# smallest that holds it. The canonical card at orient.DET_SIDE (448x704) and common photo shapes at the
+# 864/960 sides the reader asks for fit exactly or nearly; anything else pads to the next larger.
+DET_CANVASES: tuple[tuple[int, int], ...] = (
+    (448, 704), (704, 448), (480, 864), (864, 480), (640, 864), (864, 640), (864, 864),
+    (544, 960), (960, 544), (704, 960), (960, 704), (960, 960),
+)
+# Recognition batch widths (the height is 48): a batch is padded to the next. Most batches are 320 wide
+# (rapidocr's minimum), so the padding costs little. Wider than the last, lines run one by one at REC_WIDE.
+REC_WIDTHS: tuple[int, ...] = (320, 384, 480, 640, 960, 1440)
+REC_WIDE = 2880  # a line 60 times as wide as high; a wider one (no card's text line) is squeezed to it
+REC_WARM_WIDTHS = 4  # warm_up_engine runs every batch size at the first four widths (nearly all batches)
+REC_BATCH = 6  # rapidocr's rec_batch_num and cls_batch_num: batches of 1..6 lines
+# OpenVINO runtime cache entries kept per model (default 5,000): all the buckets fit; a backstop only.
+_OV_RUNTIME_CACHE = 128
 
 
 @dataclass
@@ -36,8 +60,9 @@ def default_backend() -> str:
 
 
 class Engine:
-    def __init__(self, threads: int | None = None, backend: str | None = None) -> None:
-        """threads/backend: as given, else chosen by measurement on this machine (runtime.choose: cached)."""
+    def __init__(self, threads: int | None = None, backend: str | None = None, bucketed: bool = True) -> None:
+        """threads/backend: as given, else chosen by measurement on this machine (runtime.choose: cached).
+        bucketed=False: model inputs as rapidocr makes them, the runtime's defaults (for comparison only)."""
         from .runtime import choose, max_threads
 
         self.choice: Choice | None = None
@@ -74,6 +99,27 @@ class Engine:
         self._det = self.ocr._load_det_model()
         self._cls = self.ocr._load_cls_model()
         self._rec = self.ocr._load_rec_model()
+        self.bucketed = bucketed
+        self.warmed = False  # every input bucket run once (warm_up_engine)
+        if not bucketed:
+            return
+        if self.backend == "openvino":
+            self._bound_openvino_cache()
+        self._det.session = _PaddedDet(self._det.session)
+        self._rec.session = _PaddedRec(self._rec.session)
+
+    def _bound_openvino_cache(self) -> None:
+        """Compile the models again with a bounded runtime cache (rapidocr passes only the keys it knows)."""
+        import openvino as ov
+
+        config = {
+            "INFERENCE_NUM_THREADS": str(self.threads),
+            "ENABLE_CPU_PINNING": "False",
+            "CPU_RUNTIME_CACHE_CAPACITY": str(_OV_RUNTIME_CACHE),
+        }
+        core = ov.Core()
+        for stage in (self._det, self._cls, self._rec):
+            stage.session.session = core.compile_model(stage.session.model, "CPU", config).create_infer_request()
 
     def detect(self, img: np.ndarray, max_side: int = 960, box_thresh: float = 0.5) -> list[Line]:
         """Text lines in img (BGR). The image is scaled so its long side is at most max_side."""
@@ -122,9 +168,97 @@ def warm_up() -> Engine:
 
 
 def warm_up_engine(eng: Engine) -> Engine:
+    """Run each stage once, then every input bucket, so the runtime's per-shape state is built before serving."""
     img = np.full((64, 256, 3), 255, np.uint8)
     img[20:44, 20:236] = 0
     eng.detect(img)
     eng.recognize([img])
     eng.upside_down([img])
+    if not eng.bucketed or eng.warmed:
+        return eng  # the buckets' state is built once per engine (every app start calls this)
+    for h, w in sorted(DET_CANVASES, key=lambda c: -c[0] * c[1]):  # the largest first: buffers sized once
+        eng._det.session(np.zeros((1, 3, h, w), np.float32))
+    # the widest batch sizes the buffers; then every batch size at the common widths (the rarer wider buckets are
+    # built on first use: a few MB each, and there are few)
+    eng._rec.session(np.zeros((REC_BATCH, 3, 48, REC_WIDTHS[-1]), np.float32))
+    eng._rec.session(np.zeros((1, 3, 48, REC_WIDE), np.float32))
+    for width in REC_WIDTHS[:REC_WARM_WIDTHS]:
+        for n in range(REC_BATCH, 0, -1):
+            eng._rec.session(np.zeros((n, 3, 48, width), np.float32))
+    for n in range(REC_BATCH, 0, -1):
+        eng._cls.session(np.zeros((n, 3, 48, 192), np.float32))
+    eng.warmed = True
     return eng
+
+
+def det_canvas(h: int, w: int) -> tuple[int, int]:
+    """The smallest detector canvas that holds an h x w input; beyond them all, the sides rounded up to 32."""
+    fits = [c for c in DET_CANVASES if c[0] >= h and c[1] >= w]
+    if fits:
+        return min(fits, key=lambda c: (c[0] * c[1], c))
+    return (math.ceil(h / 32) * 32, math.ceil(w / 32) * 32)
+
+
+def rec_width(w: int) -> int:
+    """The recognition batch width an input w px wide is padded (or, beyond REC_WIDE, squeezed) to."""
+    for width in REC_WIDTHS:
+        if w <= width:
+            return width
+    return REC_WIDE
+
+
+class _PaddedDet:
+    """The detector's session, fed canvases: the input is padded right and below with 0 (after rapidocr's
+    normalisation: mid grey, what the network's own zero padding sees at the border) and the probability map
+    cut back to the input's size, so the boxes are found and scaled as on the unpadded input and none can lie
+    in the padding."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        n, c, h, w = x.shape
+        ch, cw = det_canvas(h, w)
+        if (ch, cw) != (h, w):
+            padded = np.zeros((n, c, ch, cw), np.float32)
+            padded[:, :, :h, :w] = x
+            x = padded
+        return np.asarray(self.session(x))[:, :, :h, :w]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+
+class _PaddedRec:
+    """The recogniser's session, fed bucket widths: a batch is padded on the right with 0 (rapidocr pads each
+    line of a batch to the batch's widest with the same 0) and the output's time steps cut back to the
+    unpadded width's. A batch wider than the last bucket runs one line at a time at REC_WIDE (the model's
+    attention costs memory by the square of the width: one batch of six 2880 px lines held 240 MB for good),
+    a wider one squeezed to it, as rapidocr squeezes a line wider than its batch."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        n, _, _, w = x.shape
+        width = rec_width(w)
+        if width == w:
+            return self.session(x)
+        if width <= REC_WIDTHS[-1]:
+            return self._run(x, width)
+        return np.concatenate([self._run(x[i:i + 1], REC_WIDE) for i in range(n)])
+
+    def _run(self, x: np.ndarray, width: int) -> np.ndarray:
+        n, c, h, w = x.shape
+        if w > width:  # squeezed: every time step is kept
+            import cv2
+
+            line = cv2.resize(x[0].transpose(1, 2, 0), (width, h), interpolation=cv2.INTER_AREA)
+            return np.array(self.session(line.transpose(2, 0, 1)[np.newaxis].astype(np.float32)))
+        padded = np.zeros((n, c, h, width), np.float32)
+        padded[..., :w] = x
+        # a copy: the runtime's output buffer is overwritten by its next call
+        return np.array(np.asarray(self.session(padded))[:, : (w + 4) // 8])  # time steps: w / 8, half down
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)

@@ -302,7 +302,6 @@ ACS3 = "ACS3-HMAC-SHA256"
 BCE = "bce-auth-v1"
 BAIDU_TOKEN_LIFETIME = 30 * 24 * 3600  # Baidu's own access tokens live 30 days (expires_in 2592000)
 _BAIDU_TOKEN_PREFIX = "24."  # the prefix Baidu's access tokens carry
-REPLAYS = ReplayGuard()  # one per worker process, shared by the schemes below (their tokens cannot collide)
 
 
 def _hmac256(key: bytes, msg: str) -> bytes:
@@ -339,7 +338,7 @@ def _auth_fields(value: str) -> dict[str, str]:
 
 def check_tc3(
     known: dict[str, bytes], method: str, path: str, query: str, headers: Headers, body: bytes,
-    *, now: datetime | None = None, replays: ReplayGuard = REPLAYS,
+    *, replays: ReplayGuard, now: datetime | None = None,
 ) -> str:
     """Tencent Cloud API 3.0 TC3-HMAC-SHA256, as tencentcloud-sdk-python signs (abstract_client.py).
 
@@ -392,7 +391,7 @@ def _acs3_query(query: str) -> str:
 
 def check_acs3(
     known: dict[str, bytes], method: str, path: str, query: str, headers: Headers, body: bytes,
-    *, now: datetime | None = None, replays: ReplayGuard = REPLAYS,
+    *, replays: ReplayGuard, now: datetime | None = None,
 ) -> str:
     """Alibaba Cloud ACS3-HMAC-SHA256 (V3 signature), as alibabacloud_tea_openapi signs (utils.get_authorization).
 
@@ -428,7 +427,7 @@ def check_acs3(
 
 def check_bce(
     known: dict[str, bytes], method: str, path: str, query: str, headers: Headers, body: bytes,
-    *, now: datetime | None = None, replays: ReplayGuard = REPLAYS,
+    *, replays: ReplayGuard, now: datetime | None = None,
 ) -> str:
     """Baidu Cloud bce-auth-v1, as baidu-aip signs (aip/base.py _getAuthHeaders) when it has no access_token.
 
@@ -512,6 +511,11 @@ def signing_pairs(request: Request, vendor: str) -> dict[str, bytes] | None:
     if not checker.enabled(vendor):
         return None
     return _verifier(request.app.state, vendor)[0]  # parsed once per app, as Huawei's and PAI-EAS's are
+
+
+def replay_guard(request: Request, vendor: str) -> ReplayGuard:
+    """``vendor``'s accepted signatures, kept per app (on its state) as Huawei's and PAI-EAS's are."""
+    return _verifier(request.app.state, vendor)[2]
 
 
 def request_parts(request: Request) -> tuple[str, str, str, Headers]:

@@ -198,7 +198,8 @@ async def _work(request: Request, ctx: Ctx) -> Response:
     known = auth.signing_pairs(request, VENDOR)
     if known is not None:
         method, path, query, headers = auth.request_parts(request)
-        auth.check_acs3(known, method, path, query, headers, body)
+        auth.check_acs3(known, method, path, query, headers, body,
+                        replays=auth.replay_guard(request, VENDOR))
     if request.headers.get("x-acs-action") != ACTION or request.headers.get("x-acs-version", VERSION) != VERSION:
         raise ApiError(Kind.NOT_FOUND, "x-acs-action")
     params = dict(urllib.parse.parse_qsl(request.scope.get("query_string", b"").decode("latin-1"),

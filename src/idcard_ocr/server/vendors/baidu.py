@@ -127,7 +127,8 @@ async def _check_caller(request: Request, body: bytes, params: Params) -> None:
     if request.headers.get("authorization", "").strip().startswith(auth.BCE + "/"):
         method, path, query, headers = auth.request_parts(request)
         try:
-            auth.check_bce(known, method, path, query, headers, body)
+            auth.check_bce(known, method, path, query, headers, body,
+                           replays=auth.replay_guard(request, VENDOR))
         except ApiError as exc:
             raise ApiError(exc.kind, "authorization", exc.detail) from exc
         return

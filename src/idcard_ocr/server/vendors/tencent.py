@@ -180,7 +180,8 @@ async def _work(request: Request, ctx: Ctx) -> Response:
     known = auth.signing_pairs(request, VENDOR)
     if known is not None:
         method, path, query, headers = auth.request_parts(request)
-        auth.check_tc3(known, method, path, query, headers, body)
+        auth.check_tc3(known, method, path, query, headers, body,
+                       replays=auth.replay_guard(request, VENDOR))
     if request.headers.get("x-tc-action") != ACTION:
         raise ApiError(Kind.NOT_FOUND, "X-TC-Action")
     if request.headers.get("x-tc-version", VERSION) != VERSION:
