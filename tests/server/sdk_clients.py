@@ -38,8 +38,9 @@ def aliyun(base: str, access_key_id: str, access_key_secret: str) -> Any:
     from alibabacloud_ocr_api20210707.client import Client
     from alibabacloud_tea_openapi.models import Config
 
+    # (read_timeout in ms: the SDK's default 10 s is short for a card read on a busy 2-core CI machine)
     config = Config(access_key_id=access_key_id, access_key_secret=access_key_secret, endpoint=host_of(base),
-                    protocol="http")
+                    protocol="http", read_timeout=60_000)
     return Client(config)
 
 

@@ -136,6 +136,7 @@ def _predict(endpoint: str, body: str | bytes, token: str | None = TOKEN) -> dic
     client = PredictClient(endpoint, SERVICE)
     if token is not None:
         client.set_token(token)
+    client.set_timeout(60_000)  # ms: a card read on a busy 2-core CI machine can pass the SDK's default 5 s
     client.init()
     try:
         response = client.predict(StringRequest(body))
