@@ -99,12 +99,12 @@ def test_thin_face_is_not_glare(engine: Engine) -> None:
 
 def test_cast_shadow_is_not_a_cover(engine: Engine) -> None:
     """A cast shadow over part of the card darkened its background far from the card's own (a cover share of
-    0.58 on this card): against the light around each pixel, the shadowed print is the card's again. A thumb
-    keeps its own colour."""
+    0.58 on this card): against the light on the paper around each pixel, the shadowed print is the card's
+    again. A thumb is not paper-coloured: it keeps its light from the paper beside it, and stays a cover."""
     s = make_sample(31_700_001, "shadow")
     d = read_detailed(as_upload(s), engine=engine)
     c = assess(d, engine=engine)
-    assert card_features(d)[0]["cover_share"] < 0.02
+    assert card_features(d)[0]["cover_share"] < 0.1
     assert c.quality.covered is False
     thumb = make_sample(31_700_000, "covered")
     d = read_detailed(as_upload(thumb), engine=engine)

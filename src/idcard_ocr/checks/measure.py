@@ -378,11 +378,16 @@ def cover(cp: CardPixels) -> dict[str, float]:
     s = 0.25
     small = cv2.resize(cp.bgr, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
-    # Lightness against the light around each pixel (the brightest within ~3 mm, smoothed): a cast shadow
-    # darkens the card and its print alike and is gone from it; a thumb keeps its own colour.
-    light = cv2.dilate(lab[..., 0], cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15)))
-    light = cv2.GaussianBlur(light, (0, 0), 4)
-    lab[..., 0] = lab[..., 0] / np.maximum(light, 1) * float(np.percentile(light, 50))
+    # Lightness against the light falling on the card's paper around each pixel (the brightest paper-coloured
+    # pixel within ~6 mm, smoothed): a cast shadow darkens the paper and its print alike and is gone from it; a
+    # thumb is not paper-coloured, so its light comes from the paper beside it and it stays darker.
+    chroma = np.hypot(lab[..., 1] - np.median(lab[..., 1]), lab[..., 2] - np.median(lab[..., 2]))
+    paper = np.where(chroma < 10, lab[..., 0], 0).astype(np.float32)
+    light = cv2.dilate(paper, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31)))
+    light = cv2.GaussianBlur(light, (0, 0), 6)
+    level = float(np.percentile(light, 50))
+    light = np.where(light > 0.3 * level, light, level)  # no paper within reach: the card's typical light
+    lab[..., 0] = lab[..., 0] / np.maximum(light, 1) * level
     bright = lab[..., 0] >= np.percentile(lab[..., 0], 50)
     ref = np.median(lab[bright], axis=0)
     d = lab - ref
