@@ -36,7 +36,7 @@ import numpy as np
 from idcard_ocr.checks import assess
 from idcard_ocr.engine import warm_up
 from idcard_ocr.pipeline import read_detailed
-from tools.synth import CONDITIONS, VARIANTS, as_upload, make_sample
+from tools.synth import CONDITIONS, HELD_OUT, VARIANTS, as_upload, make_sample
 
 BENCH_SEED = 41_000_000
 OUT = Path(__file__).resolve().parent / "out"
@@ -162,8 +162,12 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     edited = [r for r in rows if r["truth_risk"] == "edited"]
     tagged = [r for r in edited if r["truth_software"]]
     untagged = [r for r in edited if not r["truth_software"]]
+    held = [r for r in rows if r["condition"] in HELD_OUT]
     return {
         "images": len(rows),
+        "held_out": {"conditions": list(HELD_OUT), "images": len(held),
+                     "called_as_truth": sum(r["risk"] == r["truth_risk"] for r in held),
+                     "answered": dict(Counter(r["risk"] for r in held))},
         "risk_confusion": {t: dict(conf[t]) for t in RISK_ROWS},
         "risk_recall": recall,
         "originals_flagged_as": flagged_as,
@@ -217,6 +221,9 @@ def report(s: dict[str, Any]) -> None:
         if not row:
             continue
         print(f"| {t} | " + " | ".join(str(row.get(k, 0)) for k in RISK_ROWS) + f" | {_f(s['risk_recall'][t])} |")
+    h = s["held_out"]
+    print(f"\nheld-out variants (never trained or tuned on: {', '.join(h['conditions'])}): {h['called_as_truth']} of "
+          f"{h['images']} answered as their truth; answers {h['answered']}")
     print("\noriginal photos answered as: " + ", ".join(f"{k} {_f(v)}" for k, v in s["originals_flagged_as"].items()))
     print(f"edited recall: with Software tag {_f(s['edited_recall_tagged'])}, from pixels only "
           f"{_f(s['edited_recall_untagged'])}; edit_tool exact {_f(s['edit_tool_exact'])}")
@@ -257,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=BENCH_SEED)
     ap.add_argument("--conditions", default="", help="comma-separated subset (default: all and the variants)")
     ap.add_argument("--out", type=Path, default=OUT / "risk.json")
-    ap.add_argument("--layout", default="plain", help="renderer layout: varied is never used in training (held out)")
+    ap.add_argument("--layout", default="plain", help="renderer layout: varied is never used in training (held out); "
+                    "so are the HELD_OUT variants (another copier)")
     args = ap.parse_args(argv)
     conds = [c for c in args.conditions.split(",") if c] or ALL
     eng = warm_up()

@@ -14,10 +14,11 @@ import random
 from .capture import CONDITIONS, NEGATIVES, Sample, Truth, capture
 from .card import LAYOUTS, CardImage, LayoutJitter, layout_jitter, render_back, render_front
 from .identity import Identity, random_identity, validity_term, wrap_address
-from .variants import VARIANTS, as_upload, make_variant
+from .variants import HELD_OUT, VARIANTS, as_upload, make_variant
 
 __all__ = [
-    "CONDITIONS", "LAYOUTS", "NEGATIVES", "VARIANTS", "CardImage", "Identity", "LayoutJitter", "Sample", "Truth",
+    "CONDITIONS", "HELD_OUT", "LAYOUTS", "NEGATIVES", "VARIANTS", "CardImage", "Identity", "LayoutJitter", "Sample",
+    "Truth",
     "as_upload", "capture", "layout_jitter", "make_sample", "make_set", "make_variant", "random_identity",
     "render_back", "render_front", "validity_term", "wrap_address",
 ]

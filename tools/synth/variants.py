@@ -20,11 +20,14 @@ from .capture import (
     _apply_h,
     _busy_bg,
     _card_corners,
+    _colour_copy,
     _composite,
     _flat_bg,
+    _gray_copy,
     _jpeg,
     _lighting,
     _noise,
+    _page,
     _photo,
     _photocopy,
     _place,
@@ -62,7 +65,10 @@ from .othercards import (
 )
 
 VARIANTS: list[str] = ["temporary", "permit", "foreign", "edited", "copy_photo", "cut_off", "covered",
-                       "neg_driving_licence", "watermark"]
+                       "neg_driving_licence", "toner_copy", "edge_copy", "watermark"]
+# Variants no model or threshold is fitted on (tools/train_risk.py leaves them out): what the checks do on them
+# is what they do on a copier they were not made for.
+HELD_OUT: tuple[str, ...] = ("toner_copy",)
 # Editors' names as they appear in EXIF Software (made-up version strings are fine: they are just text).
 EDITORS = ("Adobe Photoshop CC 2014 (Macintosh)", "Adobe Photoshop 23.1 (Windows)", "GIMP 2.10.34",
            "Adobe Photoshop Lightroom Classic 12.0 (Windows)", "Meitu 9.2.5")
@@ -244,6 +250,90 @@ def _watermarked(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJi
     return Sample(img, truth, "watermark")
 
 
+# ---------------------------------------------------------------- another make of colour copier (held out)
+
+def _toner_tone(img: np.ndarray, rng: random.Random, nrng: np.random.Generator) -> np.ndarray:
+    """A colour laser copier's rendering of the card (another model than capture._colour_copy): the scan's
+    blur takes the fine guilloche, light tones drop to paper white, colours shift through the toner's own
+    primaries, and the toner lies in grain (coloured dots) and a faint halftone screen in the mid-tones."""
+    f = cv2.GaussianBlur(img.astype(np.float32), (0, 0), rng.uniform(1.0, 1.8))  # the scanner's optics
+    black, white = rng.uniform(20, 55), rng.uniform(195, 220)  # light print is dropped to paper
+    v = np.clip((f - black) / (white - black), 0, 1)
+    # The toner's primaries: each output channel a mix of the input's (a hue shift), then the gamut squeezed.
+    mix = np.eye(3, dtype=np.float32) * rng.uniform(0.8, 0.95)
+    mix += nrng.uniform(0.0, 0.12, (3, 3)).astype(np.float32) * (1 - np.eye(3, dtype=np.float32))
+    mix /= mix.sum(axis=1, keepdims=True)
+    v = np.clip(v @ mix.T, 0, 1) ** np.array([rng.uniform(0.8, 1.25) for _ in range(3)], np.float32)
+    # Halftone: a dot screen per channel at its own angle, strongest in the mid-tones.
+    h, w = v.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    period = rng.uniform(4.0, 7.0)  # card px (12 px/mm): about 2-3 lines per mm
+    for ch, ang in enumerate(nrng.permutation([15.0, 45.0, 75.0])):
+        a = math.radians(float(ang))
+        u, t = xs * math.cos(a) + ys * math.sin(a), -xs * math.sin(a) + ys * math.cos(a)
+        dots = np.cos(2 * np.pi * u / period) * np.cos(2 * np.pi * t / period)
+        mid = v[..., ch] * (1 - v[..., ch])
+        v[..., ch] = v[..., ch] + rng.uniform(0.2, 0.5) * mid * dots
+    grain = nrng.normal(0, rng.uniform(0.02, 0.05), v.shape).astype(np.float32)
+    v = np.clip(v + grain * (1 - v), 0, 1)  # toner grain: in the printed tones, not on bare paper
+    return v * rng.uniform(236, 252)
+
+
+def _copier_sample(condition: str, tone: np.ndarray, card: CardImage, rng: random.Random,
+                   nrng: np.random.Generator) -> Sample:
+    """The copier's rendering of the card (`tone`, float BGR) on an A4 page, scanned or photographed on a desk.
+
+    The copier prints the card's edge as the scanner saw it: the shadow of the card's thickness along its
+    rounded outline, or a frame a little outside it (a rectangle)."""
+    W, H, paper_tone, area, centers = _page(rng, 1, (240, 255), (0.38, 0.6), (60, 40),
+                                            ((0.2, 0.45), (0.22, 0.3), (0.55, 0.7)))
+    paper = np.array([paper_tone * rng.uniform(0.97, 1.0) for _ in range(3)], np.float32)
+    page = np.ones((H, W, 3), np.float32) * paper
+    h = _place(rng, (W, H), area, rng.uniform(-2, 2), center=centers[0])
+    _composite(page, tone, card.alpha, h)
+    grey = float(rng.uniform(80, 170))
+    if rng.random() < 0.5:  # the scan's frame: a thin line 0-1 mm outside the card's edge
+        grow = rng.uniform(0.0, 12.0)
+        line = np.array([[-grow, -grow], [CARD_W + grow, -grow], [CARD_W + grow, CARD_H + grow],
+                         [-grow, CARD_H + grow]], np.float32)
+    else:  # the card's own rounded outline
+        cs, _ = cv2.findContours((card.alpha > 127).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        line = max(cs, key=cv2.contourArea).reshape(-1, 2).astype(np.float32)
+    pts = _apply_h(h, line)
+    cv2.polylines(page, [np.round(pts * 4).astype(np.int32)], True, (grey, grey, grey), rng.randint(1, 2),
+                  cv2.LINE_AA, shift=2)
+    page = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.4, 0.8))
+    _noise(page, nrng, rng.uniform(1.5, 3.5))
+    if rng.random() < 0.5:  # scanned: the page is the image
+        img = _u8(page)
+    else:  # photographed on a desk
+        size = _scene_size(rng, portrait=True, long_side=(1300, 1700))
+        scene = _flat_bg(rng, size)
+        hp = _place(rng, size, rng.uniform(0.55, 0.8), rng.uniform(-8, 8),
+                    (rng.uniform(-5, 5), rng.uniform(-5, 5)), 0.02, card=(W, H))
+        _composite(scene, page, np.full((H, W), 255, np.uint8), hp, shadow=0.25)
+        _lighting(scene, rng, 0.12)
+        _noise(scene, nrng, 2.0)
+        img, h = _u8(scene), hp @ h
+    truth = _truth([card], [h], (img.shape[1], img.shape[0]))
+    _set_truth_flags(truth, condition)
+    truth.risk = "photocopy"
+    return Sample(img, truth, condition)
+
+
+def _toner_copy(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter | None) -> Sample:
+    """A colour copy from another make of copier (_toner_tone): held out of every fit."""
+    card = _resident_card(rng, jitter)
+    return _copier_sample("toner_copy", _toner_tone(card.image, rng, nrng), card, rng, nrng)
+
+
+def _edge_copy(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter | None) -> Sample:
+    """A grey or colour copy (capture's copier tones) with the card's edge printed as a line."""
+    card = _resident_card(rng, jitter)
+    tone = _colour_copy(card.image, rng) if rng.random() < 0.6 else cv2.merge([_gray_copy(card.image, rng)] * 3)
+    return _copier_sample("edge_copy", tone, card, rng, nrng)
+
+
 # ---------------------------------------------------------------- cut off by the frame
 
 def _cut_off(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter | None) -> Sample:
@@ -346,6 +436,10 @@ def make_variant(seed: int, condition: str, *, jitter: LayoutJitter | None = Non
         return _copy_photo(rng, nrng, jitter)
     if condition == "covered":
         return _covered(rng, nrng, jitter)
+    if condition == "toner_copy":
+        return _toner_copy(rng, nrng, jitter)
+    if condition == "edge_copy":
+        return _edge_copy(rng, nrng, jitter)
     if condition == "watermark":
         return _watermarked(rng, nrng, jitter)
     if condition == "neg_driving_licence":
@@ -356,7 +450,7 @@ def make_variant(seed: int, condition: str, *, jitter: LayoutJitter | None = Non
     return _cut_off(rng, nrng, jitter)
 
 
-__all__ = ["EDITORS", "VARIANTS", "Quad", "as_upload", "make_variant"]
+__all__ = ["EDITORS", "HELD_OUT", "VARIANTS", "Quad", "as_upload", "make_variant"]
 
 
 def as_upload(sample: Sample, quality: int | None = None) -> bytes:

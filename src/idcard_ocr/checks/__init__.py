@@ -22,13 +22,13 @@ import numpy as np
 from ..boxes import box_of, crop
 from ..engine import Engine, get_engine
 from ..fields import OTHER_TITLES
-from ..layout import ASPECT
+from ..layout import ASPECT, CANON_H, CANON_W, PX_PER_MM
 from ..locate import outline_quads, straighten
 from ..model import CardChecks, Portrait, Reading
 from ..orient import detect_lines
 from . import cardtype, portrait, quality, risk, warnings
 from .geometry import canon_box, px_per_mm
-from .measure import CardPixels
+from .measure import SURROUND_MM, CardPixels
 from .measure import measure as measure_card
 
 if TYPE_CHECKING:
@@ -44,10 +44,19 @@ def card_features(detailed: Detailed) -> list[dict[str, float]]:
     out = []
     for v in detailed.views:
         rects = {k: r for k, f in v.card.fields.items() if (r := canon_box(v.to_canon, f.box)) is not None}
-        m = measure_card(CardPixels(v.upright, v.card.side, rects))
+        m = measure_card(CardPixels(v.upright, v.card.side, rects, surround(detailed.decoded.pixels, v.to_canon)))
         m["back"] = 1.0 if v.card.side == "back" else 0.0
         out.append(m)
     return out
+
+
+def surround(img: np.ndarray, to_canon: np.ndarray) -> np.ndarray:
+    """The card straightened with SURROUND_MM of what it lies on all round (canonical scale; the image's
+    edge repeated where the margin runs off it)."""
+    m = int(SURROUND_MM * PX_PER_MM)
+    shift = np.array([[1, 0, m], [0, 1, m], [0, 0, 1]], np.float64)
+    return cv2.warpPerspective(img, shift @ to_canon, (CANON_W + 2 * m, CANON_H + 2 * m), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
 
 
 def analyse(detailed: Detailed, engine: Engine | None = None,
@@ -154,9 +163,10 @@ def assess(
     # The cards' quads at full resolution, as reading.image_size (the decoder may have worked at a reduced scale)
     quads = [np.array(c.quad, np.float64) * np.array(detailed.decoded.to_full) for c in cards]
     full = reading.model_copy(update={"image_size": detailed.decoded.upright_size})  # as the quads above
+    reach = [quality.reaches_border(img, np.array(c.quad, np.float64), v.upright) for c, v in zip(cards, views)]
     q = quality.assess_quality(full, feats, quads, [px_per_mm(qd) for qd in quads], medium, kind.kind,
                                side_requested, no_card_status,
-                               quality.scene_brightness(img) if cards else float("nan"))
+                               quality.scene_brightness(img) if cards else float("nan"), reach)
     if not cards:
         q.reasons = no_card_reasons
     w = warnings.card_warnings(reading, kind.kind, q.cut_off, today, q.covered)

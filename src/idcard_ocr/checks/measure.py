@@ -17,6 +17,7 @@ _MARGIN = 0.04  # fraction of the card cut off all round: rounded corners and a 
 _FFT = 256  # side of each spectrum window (canonical px)
 _POOL = np.ones((7, 7), np.uint8)
 _COVER_DIST = 28.0  # Lab distance (lightness halved) from the card's background: not the card's own print
+SURROUND_MM = 8  # the margin around the card that CardPixels.surround shows (what the card lies on)
 
 
 @dataclass
@@ -26,6 +27,8 @@ class CardPixels:
     bgr: np.ndarray
     side: str
     field_rects: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)  # canonical x0, y0, x1, y1
+    # The card with SURROUND_MM of what it lies on all round (canonical scale), when the caller has it.
+    surround: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         h, w = self.bgr.shape[:2]
@@ -108,7 +111,9 @@ def sharpness(cp: CardPixels) -> dict[str, float]:
 def glare(cp: CardPixels) -> dict[str, float]:
     """How much a highlight lifts the ink of a field towards the background.
 
-    Each field's box is cut into 4 mm tiles; a tile's ink is its 5th percentile, its background the 90th.
+    Each field's box is cut into 4 mm tiles; a tile's ink is its 1st percentile, its background the 90th. (The
+    5th percentile lands beside the strokes of a thin or small face, which cover only a few per cent of a tile:
+    such a field then read as washed out over its whole length. The 1st still lies on the strokes' cores.)
     Lift = (ink - card ink) / (card background - card ink), with the card's ink from its darkest tiles. The
     measure is the largest mean lift over a field (a glare washes out part of a line, not a tile's corner).
     """
@@ -122,7 +127,7 @@ def glare(cp: CardPixels) -> dict[str, float]:
             roi = g[y0:y1, tx:min(x1, tx + t)]
             if roi.shape[1] < t // 2:
                 continue
-            lo, hi = np.percentile(roi, (5, 90))
+            lo, hi = np.percentile(roi, (1, 90))
             inks.append(lo)
             bgs.append(hi)
             clips.append(float(np.mean(roi >= 250)))
@@ -162,6 +167,7 @@ def colour(cp: CardPixels) -> dict[str, float]:
     d = np.abs(shares - ref).sum(axis=2)
     dl = d[lit] if lit.any() else np.zeros(1, np.float32)
     return {
+        "ink_chroma": _ink_chroma(cp.small),
         "chrom_p99": float(np.percentile(dl, 99)) if dl.size else 0.0,
         "chrom_frac": float(np.mean(dl > 0.08)) if dl.size else 0.0,
         "chroma_p99": p99,
@@ -171,6 +177,69 @@ def colour(cp: CardPixels) -> dict[str, float]:
         "bg_a": a0,
         "bg_b": b0,
     }
+
+
+def _ink_chroma(bgr: np.ndarray) -> float:
+    """Share of the ink whose colour differs from the paper right around it (channel shares apart by > 0.08).
+
+    Per pixel, at half resolution (5 px/mm): a thin blue label keeps its colour here, where a whole-card
+    statistic at a coarser scale dilutes it into the background (a pale front whose only colour is its labels
+    then looks grey). A grey copy's ink is the paper's grey: about 0; an illuminant's cast scales ink and paper
+    alike. NaN when there is too little ink to tell (a dark or blank card)."""
+    f = bgr.astype(np.float32)
+    g = f.mean(axis=2)
+    paper = cv2.dilate(f, np.ones((9, 9), np.uint8))  # the lightest level of each channel within ~1.8 mm
+    ink = (paper.mean(axis=2) - g > 40) & (g > 25)
+    if int(ink.sum()) < 50:
+        return float("nan")
+    shares = f / np.maximum(f.sum(axis=2), 1)[..., None]
+    paper_shares = paper / np.maximum(paper.sum(axis=2), 1)[..., None]
+    d = np.abs(shares - paper_shares).sum(axis=2)[ink]
+    return float(np.mean(d > 0.08))
+
+
+def outline(cp: CardPixels) -> dict[str, float]:
+    """A copier's print of the card's edge: a thin dark line with flat paper right outside it.
+
+    A photographed card's edge is a step onto what it lies on, or onto its drop shadow, which fades out over
+    millimetres; a copy of a card (colour or grey) prints the edge, or the scan's frame, as a line under a
+    millimetre wide, and the paper is flat again within a millimetre past it. Per side, a profile across the
+    edge (median over its middle 60 %) from 3 mm inside to 6 mm outside; the line's depth below the lighter
+    of inside and the paper 0.7-1.3 mm past it, less twice the roughness beyond and less how much lighter it
+    is further out (a shadow fading). The measure is the second
+    lowest of the four sides (three sides must show it: a card on a white sheet may show something like it
+    on one). NaN without a surround."""
+    if cp.surround is None:
+        return {"outline": float("nan")}
+    g = cv2.cvtColor(cp.surround, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    m = int(SURROUND_MM * PX_PER_MM)
+    hh, ww = g.shape
+    h, w = hh - 2 * m, ww - 2 * m
+    mm = PX_PER_MM
+    inside, outside = int(3 * mm), int(6 * mm)
+    a0, a1, b0, b1 = int(0.2 * w), int(0.8 * w), int(0.2 * h), int(0.8 * h)
+    # Each profile runs from 3 mm inside the edge outwards (index 3 * mm is the outline's edge).
+    profiles = [
+        np.median(g[m - outside:m + inside, m + a0:m + a1][::-1], axis=1),
+        np.median(g[m + h - inside:m + h + outside, m + a0:m + a1], axis=1),
+        np.median(g[m + b0:m + b1, m - outside:m + inside].T[::-1], axis=1),
+        np.median(g[m + b0:m + b1, m + w - inside:m + w + outside].T, axis=1),
+    ]
+    scores = []
+    for p in profiles:
+        best = 0.0
+        for i in range(int(1.5 * mm), int(6 * mm)):  # the line from 1.5 mm inside to 3 mm outside the outline
+            lo = p[i]
+            if lo > p[i - 1] or lo > p[i + 1]:
+                continue
+            before = float(p[max(0, i - int(1.5 * mm)):i - 3].max())
+            after = float(p[i + int(0.7 * mm):i + int(1.3 * mm)].mean())
+            beyond = p[i + int(1.3 * mm):i + int(3 * mm)]
+            # A shadow is still darker there than further out; paper is not.
+            fade = max(0.0, float(np.median(beyond)) - after)
+            best = max(best, min(before, after) - float(lo) - 2 * float(beyond.std()) - 3 * fade)
+        scores.append(best)
+    return {"outline": sorted(scores)[1]}
 
 
 @lru_cache(maxsize=2)
@@ -198,14 +267,24 @@ def _excess(win: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return s - ring_mean[ids], spec
 
 
+def _local_excess(win: np.ndarray, n: int) -> np.ndarray:
+    """Log spectrum of a window minus its 5 x 5 median: how far each frequency stands above its immediate
+    neighbours. A grid's peak is a point; text, guilloche and a directional (motion) blur shape the spectrum
+    in broad bands, which a ring mean does not follow (a motion blur leaves the frequencies along its
+    perpendicular untouched: far above their ring's mean in every window, like a grid) but a local median does."""
+    f = cv2.dft((win - win.mean()) * _hann(n), flags=cv2.DFT_COMPLEX_OUTPUT)
+    s = np.log1p(np.fft.fftshift(cv2.magnitude(f[..., 0], f[..., 1]))).astype(np.float32)
+    return s - cv2.medianBlur(s, 5)
+
+
 def periodicity(cp: CardPixels) -> dict[str, float]:
     """Screens leave a periodic grid (sub-pixels) and its moire: spectral peaks that text and the card's
     guilloche (smooth, a few mm per period) do not make.
 
-    Grey: 8 windows of 128 px over the card; fft_peak is the strongest single peak, fft_consistent the
-    strongest peak of the windows' mean (locally pooled) excess: a grid puts its peak at about the same
-    frequency everywhere, text and guilloche do not. Chroma (blue minus red, which the sub-pixel stripes
-    alternate): one 256 px window.
+    Grey: 8 windows of 128 px over the card; fft_peak is the strongest single peak over its neighbours
+    (_local_excess), fft_consistent the strongest peak of the windows' mean (locally pooled) excess: a grid puts
+    its peak at about the same frequency everywhere, text and guilloche do not. Chroma (blue minus red, which
+    the sub-pixel stripes alternate): one 256 px window.
     """
     g = cp.gray
     gh, gw = g.shape
@@ -219,7 +298,7 @@ def periodicity(cp: CardPixels) -> dict[str, float]:
     xs = np.linspace(0, gw - n, 4).astype(int) if gw >= n else np.array([], int)
     for y0 in ys:
         for x0 in xs:
-            ex, _ = _excess(g[y0:y0 + n, x0:x0 + n].astype(np.float32), n)
+            ex = _local_excess(g[y0:y0 + n, x0:x0 + n].astype(np.float32), n)
             ex = np.where(band, ex, 0).astype(np.float32)
             peaks.append(float(ex.max()))
             # Perspective makes a grid's aliased frequency drift across the card: pool each peak over
@@ -290,14 +369,25 @@ def texture(cp: CardPixels) -> dict[str, float]:
 def cover(cp: CardPixels) -> dict[str, float]:
     """The largest solid thing over the card that reaches in from its edge (a thumb, a pen, a paper).
 
-    At 2.5 px/mm, pixels whose colour is far from the card's own background (lightness counted half:
-    lighting gradients change it) are opened with a 3 mm disc, which removes text, lines and the guilloche;
-    what remains and touches the card's edge is foreign to the print: the portrait and the emblem stand
-    clear of the edge. Returns its share of the card and its smaller extent in mm.
+    At 2.5 px/mm, pixels whose colour is far from the card's own background (lightness counted half, and
+    against the local light: lighting gradients and cast shadows change it) are opened with a 3 mm disc,
+    which removes text, lines and the guilloche; what remains and touches the card's edge is foreign to the
+    print: the portrait and the emblem stand clear of the edge. Returns its share of the card and its smaller
+    extent in mm.
     """
     s = 0.25
     small = cv2.resize(cp.bgr, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
+    # Lightness against the light falling on the card's paper around each pixel (the brightest paper-coloured
+    # pixel within ~6 mm, smoothed): a cast shadow darkens the paper and its print alike and is gone from it; a
+    # thumb is not paper-coloured, so its light comes from the paper beside it and it stays darker.
+    chroma = np.hypot(lab[..., 1] - np.median(lab[..., 1]), lab[..., 2] - np.median(lab[..., 2]))
+    paper = np.where(chroma < 10, lab[..., 0], 0).astype(np.float32)
+    light = cv2.dilate(paper, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31)))
+    light = cv2.GaussianBlur(light, (0, 0), 6)
+    level = float(np.percentile(light, 50))
+    light = np.where(light > 0.3 * level, light, level)  # no paper within reach: the card's typical light
+    lab[..., 0] = lab[..., 0] / np.maximum(light, 1) * level
     bright = lab[..., 0] >= np.percentile(lab[..., 0], 50)
     ref = np.median(lab[bright], axis=0)
     d = lab - ref
@@ -320,7 +410,7 @@ def cover(cp: CardPixels) -> dict[str, float]:
 
 def measure(cp: CardPixels) -> dict[str, float]:
     out: dict[str, float] = {}
-    for f in (exposure, sharpness, glare, colour, periodicity, texture, cover):
+    for f in (exposure, sharpness, glare, colour, periodicity, texture, cover, outline):
         out.update(f(cp))
     return out
 

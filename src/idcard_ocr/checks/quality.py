@@ -25,8 +25,10 @@ UNDER_MEDIAN = 140.0  # median grey of the card: a light card this dark is under
 # lit ones, shadowed included (at least ~210).
 SCENE_BRIGHT = 160.0
 # Mean lift of a field's ink towards its background (see measure.glare) from which a glare washes it out.
-# Fronts mix fonts and sizes (their unwashed lift runs higher) and need more than backs.
-GLARE_LIFT = {"front": 0.42, "back": 0.24}
+# Fronts mix fonts and sizes (their unwashed lift runs higher) and need more than backs. Set midway between
+# glare-free and glare renders of the plain layout (training seeds; fronts: at most 0.27 without, at least 0.29
+# with a glare over a field); the varied layout's renders lie alike (0.25 without, 0.27 with).
+GLARE_LIFT = {"front": 0.28, "back": 0.24}
 MIN_PX_PER_MM = 4.0  # below this 2.8 mm characters are under 11 px tall: too small to read reliably
 CUT_TOLERANCE = 0.01  # a corner further than this fraction of the image outside it: card cut off
 BORDER_NEAR = 0.06  # two corners within this fraction of one image edge: an edge along the border
@@ -34,24 +36,54 @@ SQUASHED = 0.12  # ... and the quad's aspect this far from the card's: the visib
 # A solid thing reaching in from the card's edge (measure.cover): this share of the card and this thick.
 COVER_SHARE = 0.02
 COVER_EXTENT_MM = 8.0
+_PAPER_DIST = 20.0  # Lab distance (lightness halved) within which a border pixel is the card's own background
 
 
 def _nan(x: float | None) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def cut_off(quads: list[np.ndarray], image_size: tuple[int, int]) -> bool | None:
+def reaches_border(img: np.ndarray, quad: np.ndarray, card: np.ndarray) -> bool:
+    """Whether the card's own paper reaches the image border where its quad meets it.
+
+    The strip 3 px wide along each image side, inside the quad: a card that runs over the border shows its
+    light background there; a quad that only overshoots (extrapolated from a layout the print does not follow,
+    a card printed off it) shows what the card lies on. `quad` in img's pixels, `card` the straightened card."""
+    h, w = img.shape[:2]
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+    lab_card = cv2.cvtColor(cv2.resize(card, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA),
+                            cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    paper = np.median(lab_card[lab_card[:, 0] >= np.percentile(lab_card[:, 0], 50)], axis=0)
+    for strip, mask in ((img[:, :3], inside[:, :3]), (img[:, -3:], inside[:, -3:]),
+                        (img[:3], inside[:3]), (img[-3:], inside[-3:])):
+        px = strip[mask > 0]
+        if len(px) < 20:
+            continue
+        lab = cv2.cvtColor(px.reshape(-1, 1, 3), cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+        d = lab - paper
+        near = np.sqrt((0.5 * d[:, 0]) ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2) < _PAPER_DIST
+        if float(near.mean()) >= 0.3:
+            return True
+    return False
+
+
+def cut_off(quads: list[np.ndarray], image_size: tuple[int, int], reach: list[bool] | None = None) -> bool | None:
     """Whether a card runs over the image border.
 
     Either its corners fall outside the image (the reader extrapolates them from the layout), or the quad
     was snapped to what is visible: then an edge lies along the border and the quad is squashed (aspect
-    far from the card's 1.585 in a way perspective alone does not give).
+    far from the card's 1.585 in a way perspective alone does not give). With `reach` (reaches_border per
+    card), the card's paper must also be seen at the border: the quad alone overshoots on a card printed off
+    the layout.
     """
     if not quads:
         return None
     w, h = image_size
     tx, ty = CUT_TOLERANCE * w, CUT_TOLERANCE * h
-    for q in quads:
+    for i, q in enumerate(quads):
+        if reach is not None and not reach[i]:
+            continue
         if (q[:, 0] < -tx).any() or (q[:, 0] > w + tx).any() or (q[:, 1] < -ty).any() or (q[:, 1] > h + ty).any():
             return True
         long_ = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
@@ -73,7 +105,7 @@ def scene_brightness(img: np.ndarray) -> float:
 
 def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: list[np.ndarray],
                    px_per_mm: list[float], medium: str, card_type: str, side_requested: str,
-                   no_card_status: str, scene_p95: float = float("nan")) -> Quality:
+                   no_card_status: str, scene_p95: float = float("nan"), reach: list[bool] | None = None) -> Quality:
     """Flags from the worst card; `medium` is the risk class (photo, photocopy, screen) for the blur limit."""
     q = Quality()
     if not per_card:
@@ -103,7 +135,7 @@ def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: li
     # blurred one has its thin strokes lifted everywhere, and toner on paper does not shine.
     q.glare = None if _nan(glare_excess) else (
         glare_excess >= 0 and not q.over_exposure and not q.blur and medium != "photocopy")
-    q.cut_off = cut_off(quads, reading.image_size)
+    q.cut_off = cut_off(quads, reading.image_size, reach)
     covers = [m["cover_share"] for m in per_card
               if not _nan(m.get("cover_share")) and m.get("cover_extent_mm", 0.0) >= COVER_EXTENT_MM]
     measured = any(not _nan(m.get("cover_share")) for m in per_card)

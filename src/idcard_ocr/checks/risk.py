@@ -21,14 +21,14 @@ from ..model import FACEPP_CLASSES, RISK_CLASSES, Risk
 FEATURES: tuple[str, ...] = (
     "chrom_p99", "chrom_frac", "chroma_p99", "chroma_frac", "sat_p90", "fft_peak", "fft_consistent", "chroma_peak",
     "chroma_peak_mid", "speckle",
-    "field_noise", "bg_a", "bg_b", "p10", "p50", "back", "temp_title",
+    "field_noise", "bg_a", "bg_b", "p10", "p50", "back", "temp_title", "ink_chroma", "outline",
 )
 # Not used: the noise level, which JPEG quality moves more than anything the classes differ in; nor the
 # edge width (a blurred photo is not a copy).
 # Value used when a measure could not be made (no text box, window off the card): a neutral, typical value.
 DEFAULTS: dict[str, float] = {"field_noise": 1.0, "edge_width": 2.5, "fft_peak": 2.5,
                               "chroma_peak": 2.5, "fft_consistent": 2.0, "chroma_peak_mid": 2.5, "p10": 150.0,
-                              "p50": 225.0}
+                              "p50": 225.0, "ink_chroma": 0.1, "outline": 0.0}
 # Editing software names as they appear in EXIF/XMP Software (case-insensitive). Camera firmware and plain
 # converters are not editors.
 EDITORS = re.compile(
@@ -40,9 +40,15 @@ EDITORS = re.compile(
 NO_COLOUR = 0.06  # chrom_p99: channel-share spread of the most colourful 1 % of the card
 SPECKLE = 0.15  # isolated dark specks per 100 mm²
 MOIRE = 3.8  # chroma_peak: log-spectrum excess of the strongest fine periodic component
-GRID = 2.9  # fft_consistent: the same peak in every window (a pixel grid)
-GRID_ONSET = 2.2  # fft_consistent below this is what text and guilloche give on original cards
+# fft_consistent (a peak over its spectral neighbours, the same in every window: a pixel grid). Training renders:
+# originals at most 1.58 (95 % under 1.4), screens at least 1.57 (median 2.24); other people's screens 2.6+.
+GRID = 1.9
+GRID_ONSET = 1.45  # below this is what text, guilloche and blur give on original cards
 FLAT_PATCH = 0.45  # field_noise: a field's background noise as a share of the card's
+# outline: a copier's line along the card's edge, flat paper right outside it, on three sides or four. Training
+# renders of photographed cards: at most 24 (on a light desk); other people's photos: under 3; copies with the
+# edge printed: 30-130. From here it is decisive, as an editor's tag is for "edited".
+PRINTED_EDGE = 30.0
 
 
 @lru_cache(maxsize=1)
@@ -64,6 +70,10 @@ def feature_vector(m: dict[str, float]) -> np.ndarray:
             v = math.log(max(v, 0.0) + 0.005)
         elif k == "field_noise":
             v = math.log(max(v, 0.0) + 0.05)
+        elif k == "ink_chroma":
+            v = math.log(max(v, 0.0) + 0.01)  # a grey copy's ink: 0.00-0.03; a pale front's blue labels: 0.1+
+        elif k == "outline":
+            v = math.log1p(max(v, 0.0) / 10)  # a copier's printed edge: 25-130 grey levels; a card's: under 24
         elif k == "fft_consistent":
             # Only a grid peak above what print ever gives counts, and then strongly (a hinge).
             v = max(0.0, v - GRID_ONSET)
@@ -103,6 +113,8 @@ def _reasons(kind: str, m: dict[str, float], tool: str | None) -> list[str]:
             r.append("no colour")
         if m.get("speckle", 0.0) > SPECKLE:
             r.append("toner speckle")
+        if m.get("outline", 0.0) > PRINTED_EDGE:
+            r.append("card edge printed as a line on paper")
     elif kind == "screen":
         if m.get("fft_consistent", 0.0) > GRID or m.get("chroma_peak", 0.0) > MOIRE:
             r.append("moire / sub-pixel grid")
@@ -143,6 +155,14 @@ def assess_risk(features: list[dict[str, float]], software: str | None) -> Risk 
     if tool:
         # An editor's name in the metadata outweighs the pixels: at least 0.9 on "edited".
         k = RISK_CLASSES.index("edited")
+        rest = 1.0 - p[k]
+        target = max(float(p[k]), 0.9)
+        p = p * ((1.0 - target) / rest if rest > 0 else 0.0)
+        p[k] = target
+    edge = max((m.get("outline", 0.0) for m in features if m.get("outline") == m.get("outline")), default=0.0)
+    if edge >= PRINTED_EDGE and not tool:
+        # The card's edge printed as a line on paper: a copy, whatever its colours say (a colour copy keeps them).
+        k = RISK_CLASSES.index("photocopy")
         rest = 1.0 - p[k]
         target = max(float(p[k]), 0.9)
         p = p * ((1.0 - target) / rest if rest > 0 else 0.0)
