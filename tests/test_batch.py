@@ -227,3 +227,30 @@ def test_nothing_to_read_and_a_bad_format_exit_2(tmp_path: Path) -> None:
         r = subprocess.run([sys.executable, "-m", "idcard_ocr.cli", "batch", *args], capture_output=True, text=True,
                            env=env, stdin=subprocess.DEVNULL, timeout=120)
         assert r.returncode == 2 and says in r.stderr.lower() and "Traceback" not in r.stderr, r.stderr
+
+
+def test_the_local_pool_runs_after_the_caller_used_opencv(cards: Path, tmp_path: Path) -> None:
+    """A forked child of a process whose OpenCV thread pool ran hangs in its first cv2 call: batch must not fork it."""
+    folder = _copy(cards, tmp_path / "cards", n=2)
+    script = (
+        "import sys, numpy as np, cv2\n"
+        "from pathlib import Path\n"
+        "from idcard_ocr.batch import run\n"
+        "img = np.zeros((2000, 2000, 3), np.uint8)\n"
+        "for _ in range(3):\n"
+        "    cv2.GaussianBlur(cv2.resize(img, (1500, 1500)), (5, 5), 0)\n"
+        "s = run(Path(sys.argv[1]), Path(sys.argv[2]), workers=2)\n"
+        "print(s.read, s.failed)\n"
+    )
+    # its own process group: were the pool's children to hang, they are killed with it, not left behind
+    proc = subprocess.Popen([sys.executable, "-c", script, str(folder), str(tmp_path / "out.jsonl")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the local pool hung")
+    assert proc.returncode == 0, err[-2000:]
+    assert out.split() == ["3", "1"]  # two cards and the corrupt file, all read

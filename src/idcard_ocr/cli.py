@@ -124,7 +124,8 @@ def batch(
     fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet")] = "jsonl",
     workers: Annotated[int | None, typer.Option(
         "--workers", "-w", min=1, help="Processes, or Ray actors (default: one per CPU)")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per Ray task")] = 4,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", min=1, help="Images per Ray task (default: 1 % of an actor's share, 1 to 256)")] = None,
 ) -> None:
     """Read every image of INPUT into OUTPUT, one row per image; a rerun reads only what OUTPUT lacks.
 

@@ -49,7 +49,7 @@ def run(
     fmt: str = "jsonl",
     ray: str | None = None,
     workers: int | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     part_rows: int = 1000,
     on_error: Callable[[str, str], None] | None = None,
     console: Any = None,
@@ -58,8 +58,8 @@ def run(
 
     ray: None for a local process pool, "local" for a Ray started here, "auto" or an address (ray://head:10001)
     to join a cluster; a Ray already initialized in this process is used as it is. workers: processes, or Ray
-    actors (default: one per CPU). on_error(file, message) for each error row; console: a rich Console for the
-    local progress bar (Ray shows its own).
+    actors (default: one per CPU); batch_size: images per Ray task (default: onray.task_size). on_error(file,
+    message) for each error row; console: a rich Console for the local progress bar (Ray shows its own).
     """
     if ray is not None:
         from .onray import import_ray
@@ -86,7 +86,7 @@ def run(
     return summary
 
 
-def _rows(todo: list[str], ray: str | None, workers: int | None, batch_size: int, console: Any
+def _rows(todo: list[str], ray: str | None, workers: int | None, batch_size: int | None, console: Any
           ) -> Iterator[list[dict[str, Any]]]:
     if ray is not None:
         from .onray import read_on_ray

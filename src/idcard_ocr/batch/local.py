@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -19,7 +20,11 @@ def read_local(files: list[str], workers: int) -> Iterator[dict[str, Any]]:
     # each process has its own engine: share the cores among them rather than oversubscribe (as `read` does)
     os.environ.setdefault("IDCARD_OCR_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
     todo = iter(files)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Not plain fork: a process that has used OpenCV's thread pool (a caller that rendered or resized images first)
+    # forks children that hang in their first cv2 call. A fork server is a fresh process: its children start clean.
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         # A few files per worker in flight, not the whole backlog: a million paths are not a million futures.
         pending: set[Future[dict[str, Any]]] = set()
         while True:
