@@ -181,7 +181,9 @@ def _split_tall(card: np.ndarray, items: list[Item], eng: Engine) -> list[Item]:
     if len(heights) < 3:
         return items
     line_h = float(np.median(heights))
-    tall = [it for it in items if it.box.y1 - it.box.y0 >= max(7.0, 1.7 * line_h)]
+    # (the back's large title is printed tall by design; a box no wider than tall is the photo or the emblem)
+    tall = [it for it in items if (h := it.box.y1 - it.box.y0) >= max(7.0, 1.7 * line_h) and it.box.w >= 1.2 * h
+            and not any(t in it.text for t in _TITLES)]
     if not tall:
         return items
     out = [it for it in items if not any(it is t for t in tall)]
