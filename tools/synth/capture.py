@@ -641,14 +641,20 @@ def _colour_photocopy(cards: list[CardImage], rng: random.Random,
     _noise(page, nrng, rng.uniform(2, 4))
     if rng.random() < 0.5:
         return page, hs
-    # The copy photographed on a desk: the page placed in a scene, the cards' homographies follow.
+    scene, hp = _page_on_desk(page, rng)
+    return scene, [hp @ h for h in hs]
+
+
+def _page_on_desk(page: np.ndarray, rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
+    """A copy photographed on a desk: the page placed in a scene, and the page's homography into it."""
+    H, W = page.shape[:2]
     size = _scene_size(rng, portrait=True, long_side=(1300, 1700))
     scene = _flat_bg(rng, size)
     hp = _place(rng, size, rng.uniform(0.55, 0.8), rng.uniform(-8, 8),
                 (rng.uniform(-5, 5), rng.uniform(-5, 5)), 0.02, card=(W, H))
     _composite(scene, page, np.full((H, W), 255, np.uint8), hp, shadow=0.25)
     _lighting(scene, rng, 0.12)
-    return scene, [hp @ h for h in hs]
+    return scene, hp
 
 
 @lru_cache(maxsize=4)

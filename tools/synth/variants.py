@@ -28,6 +28,7 @@ from .capture import (
     _lighting,
     _noise,
     _page,
+    _page_on_desk,
     _photo,
     _photocopy,
     _place,
@@ -307,12 +308,7 @@ def _copier_sample(condition: str, tone: np.ndarray, card: CardImage, rng: rando
     if rng.random() < 0.5:  # scanned: the page is the image
         img = _u8(page)
     else:  # photographed on a desk
-        size = _scene_size(rng, portrait=True, long_side=(1300, 1700))
-        scene = _flat_bg(rng, size)
-        hp = _place(rng, size, rng.uniform(0.55, 0.8), rng.uniform(-8, 8),
-                    (rng.uniform(-5, 5), rng.uniform(-5, 5)), 0.02, card=(W, H))
-        _composite(scene, page, np.full((H, W), 255, np.uint8), hp, shadow=0.25)
-        _lighting(scene, rng, 0.12)
+        scene, hp = _page_on_desk(page, rng)
         _noise(scene, nrng, 2.0)
         img, h = _u8(scene), hp @ h
     truth = _truth([card], [h], (img.shape[1], img.shape[0]))
