@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from .idnumber import _areas
 
-Level = dict[str, list[str]]  # parent code -> names of its children, e.g. "530000" -> ["昆明市", ...]
+Level = dict[str, list[tuple[str, str]]]  # parent code -> (code, name) of its children
 
 
 @lru_cache(maxsize=1)
@@ -26,10 +26,10 @@ def _tree() -> tuple[list[tuple[str, str]], Level, Level]:
             provinces.append((code, name))
         elif code.endswith("00"):
             if name not in ("市辖区", "县", "市") and "直辖" not in name:  # placeholders of a level not printed
-                cities.setdefault(code[:2] + "0000", []).append(name)
+                cities.setdefault(code[:2] + "0000", []).append((code, name))
         else:
-            counties.setdefault(code[:4] + "00", []).append(name)
-            counties.setdefault(code[:2] + "0000", []).append(name)  # municipalities, 省直辖 counties
+            counties.setdefault(code[:4] + "00", []).append((code, name))
+            counties.setdefault(code[:2] + "0000", []).append((code, name))  # municipalities, 省直辖 counties
     return provinces, cities, counties
 
 
@@ -37,31 +37,28 @@ def _wrong(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b))
 
 
-def _snap(text: str, at: int, names: list[str]) -> str | None:
-    """The one name that text[at:] begins with, exactly or within one character in four; else None."""
-    exact = [n for n in names if text.startswith(n, at)]
+def _snap(text: str, at: int, names: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The one (code, name) whose name text[at:] begins with, exactly or within one character in four."""
+    exact = [cn for cn in names if text.startswith(cn[1], at)]
     if exact:
-        return max(exact, key=len)
-    near = {n for n in names if len(n) >= 3 and len(text) - at >= len(n)
-            and _wrong(text[at:at + len(n)], n) <= len(n) // 4}
-    return near.pop() if len(near) == 1 else None
+        return max(exact, key=lambda cn: len(cn[1]))
+    near: dict[str, tuple[str, str]] = {}  # by name: one name under two codes is still one name
+    for code, name in names:
+        n = len(name)
+        if n >= 3 and len(text) - at >= n and _wrong(text[at:at + n], name) <= n // 4:
+            near.setdefault(name, (code, name))
+    return next(iter(near.values())) if len(near) == 1 else None
 
 
 def correct(address: str) -> str:
     """The address with its province, city and county names as the area table spells them."""
     provinces, cities, counties = _tree()
-    prov = _snap(address, 0, [n for _, n in provinces])
+    prov = _snap(address, 0, provinces)
     if prov is None:
         return address
-    code = next(c for c, n in provinces if n == prov)
-    out, at = prov, len(prov)
-    city = _snap(address, at, cities.get(code, []))
-    parent = code
-    if city is not None:
-        out, at = out + city, at + len(city)
-        parent = next((c for c, (n, _) in _areas().items() if n == city and c.startswith(code[:2])
-                       and c.endswith("00") and not c.endswith("0000")), code)
-    county = _snap(address, at, counties.get(parent, []))
-    if county is not None:
-        out, at = out + county, at + len(county)
+    out, at, parent = prov[1], len(prov[1]), prov[0]
+    if (city := _snap(address, at, cities.get(parent, []))) is not None:
+        out, at, parent = out + city[1], at + len(city[1]), city[0]
+    if (county := _snap(address, at, counties.get(parent, []))) is not None:
+        out, at = out + county[1], at + len(county[1])
     return out + address[at:]
