@@ -339,9 +339,12 @@ def _probe(card: np.ndarray, box: Box, eng: Engine) -> _Piece | None:
     x1 = box.x0 + min(region.shape[1], ink[-1] + pad) / PX_PER_MM
     tight = _layout_box(x0, box.y0, x1, box.y1)
     # and in grey: a screen's colour moire, which grey mostly cancels, turns a lone 男 into 中 or 爱
+    # (a crop already grey, a copy's or a card read again in grey, would be read twice the same)
     seen = crop(card, tight)
-    text, score = max(eng.recognize([seen, cv2.cvtColor(cv2.cvtColor(seen, cv2.COLOR_BGR2GRAY),
-                                                         cv2.COLOR_GRAY2BGR)]), key=lambda ts: ts[1])
+    crops = [seen]
+    if not ((seen[..., 0] == seen[..., 1]).all() and (seen[..., 1] == seen[..., 2]).all()):
+        crops.append(cv2.cvtColor(cv2.cvtColor(seen, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR))
+    text, score = max(eng.recognize(crops), key=lambda ts: ts[1])
     text = text.replace(" ", "").strip(nz.SPECKS)
     return _Piece(tight, text, score) if any(ch.isalnum() for ch in text) else None  # dust reads as dots
 
