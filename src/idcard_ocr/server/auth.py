@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.parse
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
@@ -521,3 +522,22 @@ def replay_guard(request: Request, vendor: str) -> ReplayGuard:
 def request_parts(request: Request) -> tuple[str, str, str, Headers]:
     """(method, path, raw query string, headers) of a request, as signature checks take them."""
     return request.method, request.url.path, request.scope.get("query_string", b"").decode("latin-1"), request.headers
+
+
+SignatureCheck = Callable[..., str]  # check_tc3, check_acs3, check_bce
+
+
+def check_signed(request: Request, vendor: str, body: bytes, check: SignatureCheck) -> None:
+    """``check`` (one scheme's function above) on a request and the bytes received, with ``vendor``'s pairs and
+    replay guard; nothing when no key is configured for ``vendor`` (auth off)."""
+    known = signing_pairs(request, vendor)
+    if known is not None:
+        method, path, query, headers = request_parts(request)
+        check(known, method, path, query, headers, body, replays=replay_guard(request, vendor))
+
+
+async def read_signed(request: Request, vendor: str, limit: int, check: SignatureCheck) -> bytes:
+    """The body (at most ``limit`` bytes) of a caller ``vendor`` accepts, signed as ``check`` verifies."""
+    body = await read_body(request, limit)
+    check_signed(request, vendor, body, check)
+    return body

@@ -26,7 +26,6 @@ from fastapi.responses import JSONResponse
 from idcard_ocr.model import Field, Reading
 from idcard_ocr.server import auth
 from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, example, recognize
-from idcard_ocr.server.inputs import read_body
 from idcard_ocr.server.mapping import sides, unpadded, validity, value, ymd
 from idcard_ocr.server.problems import ApiError, Kind
 
@@ -194,12 +193,7 @@ def _flag(query: dict[str, str], name: str) -> bool:
 
 
 async def _work(request: Request, ctx: Ctx) -> Response:
-    body = await read_body(request, body_limit(request, BODY_LIMIT))
-    known = auth.signing_pairs(request, VENDOR)
-    if known is not None:
-        method, path, query, headers = auth.request_parts(request)
-        auth.check_acs3(known, method, path, query, headers, body,
-                        replays=auth.replay_guard(request, VENDOR))
+    body = await auth.read_signed(request, VENDOR, body_limit(request, BODY_LIMIT), auth.check_acs3)
     if request.headers.get("x-acs-action") != ACTION or request.headers.get("x-acs-version", VERSION) != VERSION:
         raise ApiError(Kind.NOT_FOUND, "x-acs-action")
     params = dict(urllib.parse.parse_qsl(request.scope.get("query_string", b"").decode("latin-1"),

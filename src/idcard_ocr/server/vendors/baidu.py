@@ -125,10 +125,8 @@ async def _check_caller(request: Request, body: bytes, params: Params) -> None:
     if known is None:
         return
     if request.headers.get("authorization", "").strip().startswith(auth.BCE + "/"):
-        method, path, query, headers = auth.request_parts(request)
         try:
-            auth.check_bce(known, method, path, query, headers, body,
-                           replays=auth.replay_guard(request, VENDOR))
+            auth.check_signed(request, VENDOR, body, auth.check_bce)
         except ApiError as exc:
             raise ApiError(exc.kind, "authorization", exc.detail) from exc
         return

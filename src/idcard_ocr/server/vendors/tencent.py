@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from idcard_ocr.model import Reading
 from idcard_ocr.server import auth
 from idcard_ocr.server.common import Ctx, answer, body_limit, check_pixels, example, recognize
-from idcard_ocr.server.inputs import decode_image_string, parse_json_object, read_body
+from idcard_ocr.server.inputs import decode_image_string, parse_json_object
 from idcard_ocr.server.mapping import pick_side, sides, unpadded, validity, value, ymd
 from idcard_ocr.server.problems import ApiError, Kind
 
@@ -176,12 +176,7 @@ def example_answer(reading: Reading) -> dict[str, Any]:
 
 
 async def _work(request: Request, ctx: Ctx) -> Response:
-    body = await read_body(request, body_limit(request, BODY_LIMIT))
-    known = auth.signing_pairs(request, VENDOR)
-    if known is not None:
-        method, path, query, headers = auth.request_parts(request)
-        auth.check_tc3(known, method, path, query, headers, body,
-                       replays=auth.replay_guard(request, VENDOR))
+    body = await auth.read_signed(request, VENDOR, body_limit(request, BODY_LIMIT), auth.check_tc3)
     if request.headers.get("x-tc-action") != ACTION:
         raise ApiError(Kind.NOT_FOUND, "X-TC-Action")
     if request.headers.get("x-tc-version", VERSION) != VERSION:
