@@ -6,8 +6,9 @@
 The mix: rendered cards (tools/synth, synthetic identities) in each API's own request format (``--card-share``),
 large bodies (``--large-share``: 6-15 MB of base64 that is no image, to /v1/idcard), and malformed requests from
 bench/fuzzcases.py for the rest. Every answer must be its API's documented one; card answers are counted by
-status. RSS is read from /proc every ``--sample`` requests; the report gives it after warm-up, after the first
-1,000 requests, at its highest and at the end, and writes bench/out/soak.json.
+status. The requests go in rounds of ``--sample``; RSS is read from /proc in the middle of each round (busy) and
+after it, once the clients have paused (at rest); the report gives both series' range and spread around their
+mean, and writes bench/out/soak.json.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from bench.fuzz import OUT, Server, rss_kb
 from bench.fuzzcases import Case, Connection, make_case, problems, routes_of
+
+REST_S = 1.0  # the pause before an at-rest sample (the worker trims its heap when its queue empties)
 
 
 def serve(port: int) -> None:
@@ -91,19 +95,20 @@ def run(n: int, seed: int, card_share: float, large_share: float, sample_every: 
 
     routes = routes_of(create_app(Settings(warm_up=False)))
     samples: list[tuple[int, int]] = [(0, rss_kb(server.proc.pid)["VmRSS"])]
+    at_rest: list[tuple[int, int]] = [(0, samples[0][1])]
+    anon: list[tuple[int, int]] = [(0, rss_kb(server.proc.pid)["RssAnon"])]  # the process's own heap, no file pages
     counts: Counter[tuple[str, str]] = Counter()
     found: list[dict[str, Any]] = []
     lock = threading.Lock()
-    next_case = iter(range(n))
     done = 0
     started = time.monotonic()
 
-    def worker() -> None:
+    def worker(cases: Iterator[int]) -> None:
         nonlocal done
         conn = Connection("127.0.0.1", server.port, timeout=300)
         while True:
             with lock:
-                i = next(next_case, None)
+                i = next(cases, None)
             if i is None:
                 break
             rng = random.Random(seed + i)
@@ -119,7 +124,6 @@ def run(n: int, seed: int, card_share: float, large_share: float, sample_every: 
                 bad = problems(case, answer)
             except OSError as exc:
                 answer, bad = None, [f"client error {type(exc).__name__}"]
-                conn.close()
             with lock:
                 done += 1
                 counts[(kind, str(answer.status if answer else None))] += 1
@@ -127,34 +131,46 @@ def run(n: int, seed: int, card_share: float, large_share: float, sample_every: 
                     counts[("PROBLEM", "")] += 1
                     if len(found) < 30:
                         found.append({"seed": seed + i, "kind": kind, "problems": bad, "path": case.path[:120]})
-                if done % sample_every == 0:
+                if done % sample_every == sample_every // 2:  # mid-round: the clients are all busy
                     samples.append((done, rss_kb(server.proc.pid)["VmRSS"]))
-                if done % 1000 == 0:
-                    print(f"  {done} answered, {time.monotonic() - started:.0f} s, RSS {samples[-1][1] // 1024} MB",
-                          flush=True)
+        conn.close()
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    # Rounds of ``sample_every`` requests; after each the clients pause and RSS is read again at rest (what a
+    # request leaves behind, without the requests in flight), so growth is told from load.
+    for first in range(0, n, sample_every):
+        cases = iter(range(first, min(n, first + sample_every)))
+        pool = [threading.Thread(target=worker, args=(cases,)) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        time.sleep(REST_S)
+        mem = rss_kb(server.proc.pid)
+        at_rest.append((done, mem["VmRSS"]))
+        anon.append((done, mem["RssAnon"]))
+        if done % 1000 < sample_every:
+            print(f"  {done} answered, {time.monotonic() - started:.0f} s, RSS busy {samples[-1][1] // 1024} MB, "
+                  f"at rest {at_rest[-1][1] // 1024} MB", flush=True)
     elapsed = time.monotonic() - started
     final = rss_kb(server.proc.pid)
-    samples.append((n, final["VmRSS"]))
     logs = server.stop()
     from bench.fuzzcases import log_problems
 
     return {"n": n, "seconds": round(elapsed, 1), "tune_memory": tuned,
             "counts": counts, "problems": found, "log_problems": log_problems(logs)[:20],
-            "rss_samples_kb": samples, "peak_kb": final["VmHWM"]}
+            "rss_samples_kb": samples, "rss_at_rest_kb": at_rest, "anon_at_rest_kb": anon, "peak_kb": final["VmHWM"]}
+
+
+def _spread(series: list[tuple[int, int]], since: int) -> str:
+    kb = [v for i, v in series if i >= since]
+    mean = sum(kb) / len(kb)
+    return (f"{min(kb) / 1024:.0f}-{max(kb) / 1024:.0f} MB, mean {mean / 1024:.0f} "
+            f"({(min(kb) - mean) / mean:+.1%} / {(max(kb) - mean) / mean:+.1%}, {len(kb)} samples)")
 
 
 def report(result: dict[str, Any]) -> str:
-    samples = result["rss_samples_kb"]
-    warm = samples[0][1]
-    at_1000 = next((kb for i, kb in samples if i >= 1000), samples[-1][1])
-    end = samples[-1][1]
-    high = max(kb for _, kb in samples)
+    busy, rest = result["rss_samples_kb"], result["rss_at_rest_kb"]
+    warm = rest[0][1]
     mb = lambda kb: f"{kb / 1024:.0f} MB"  # noqa: E731
     by_kind: dict[str, Counter[str]] = {}
     for (kind, status), v in result["counts"].items():
@@ -162,9 +178,11 @@ def report(result: dict[str, Any]) -> str:
     lines = [f"{result['n']} requests in {result['seconds']} s (tune_memory={result['tune_memory']}); "
              f"problems {by_kind.get('PROBLEM', Counter()).total()}; log lines with a traceback: "
              f"{len(result['log_problems'])}",
-             f"RSS: after warm-up {mb(warm)}, after 1,000 requests {mb(at_1000)}, highest sample {mb(high)}, "
-             f"end {mb(end)} ({(end - at_1000) / at_1000:+.1%} from 1,000 to the end); peak (VmHWM) "
-             f"{mb(result['peak_kb'])}"]
+             f"RSS after warm-up {mb(warm)}; at rest after each round, from the first round: {_spread(rest, 1)}; "
+             f"from 1,000: {_spread(rest, 1000)}; end {mb(rest[-1][1])}",
+             f"of which anonymous (heap, no mapped files) at rest: warm-up {mb(result['anon_at_rest_kb'][0][1])}, "
+             f"then {_spread(result['anon_at_rest_kb'], 1)}",
+             f"RSS busy (mid-round): {_spread(busy, 1)}; peak (VmHWM) {mb(result['peak_kb'])}"]
     for kind in ("card", "large", "malformed"):
         statuses = ", ".join(f"{s}: {c}" for s, c in sorted(by_kind.get(kind, Counter()).items()))
         lines.append(f"{kind}: {statuses}")

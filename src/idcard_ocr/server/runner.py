@@ -24,6 +24,7 @@ from idcard_ocr.server import memory
 
 T = TypeVar("T")
 _EWMA_WEIGHT = 0.2  # of the newest recognition time: about the last ten reads count
+TRIM_AFTER_BYTES = 1 << 20  # a request that declared a body this large trims the heap when it leaves the worker idle
 
 
 class ReadFn(Protocol):
@@ -123,6 +124,9 @@ class Runner:
         with self._lock:
             self._pending -= 1
             self._bytes -= ticket.body_bytes
+            idle = self._pending == 0
+        if self._trim_memory and idle and ticket.body_bytes >= TRIM_AFTER_BYTES:
+            memory.trim()  # a large body (and its decoded copies) just went, with nobody waiting: hand it back
 
     def _timed_read(self, image: bytes, side: str, images: bool, extra: dict[str, bool]) -> Reading:
         started = time.perf_counter()
