@@ -295,6 +295,28 @@ def test_outline_quads_nothing_card_shaped() -> None:
         assert outline_quads(_scene([shape])) == [], shape.tolist()
 
 
+@pytest.mark.parametrize("deg", [3, -12, 95])
+@pytest.mark.parametrize("under", ["sheet", "cable"])
+def test_outline_quads_card_whose_edge_runs_into_something(deg: float, under: str) -> None:
+    # A sheet of paper under the card sticking out past one side, or a cable laid across its edge: the card's
+    # contour is no quadrilateral, its four straight sides are still there (lines of text inside it too).
+    card = _card_quad(deg, centre=(600, 450), long_px=600)
+    img = _scene([])
+    if under == "sheet":
+        sheet = _card_quad(deg + 20, centre=(600, 640), long_px=380)
+        cv2.fillPoly(img, [np.round(sheet).astype(np.int32)], (150, 180, 205), lineType=cv2.LINE_AA)  # a folder
+    cv2.fillPoly(img, [np.round(card).astype(np.int32)], (238, 236, 232), lineType=cv2.LINE_AA)
+    tl, tr, _, bl = card.astype(np.float64)
+    for k in range(2, 9):  # rows of "text", one blot per character: together they line up as long as the card
+        for c in range(24):
+            a = tl + (bl - tl) * k / 10 + (tr - tl) * (0.08 + c * 0.034)
+            cv2.rectangle(img, tuple(np.round(a).astype(int)), tuple(np.round(a + 14).astype(int)), (40, 40, 40), -1)
+    if under == "cable":
+        cv2.line(img, (0, 200), (1200, 820), (236, 236, 236), 14)
+    found = outline_quads(img)
+    assert any(_iou(q, card) > 0.9 for q in found), [q.astype(int).tolist() for q in found]
+
+
 def test_outline_quads_nothing_on_a_dark_noisy_table() -> None:
     # Sensor noise on a dark plain surface (sigma 6 per channel): no outline there, so no candidate either.
     assert outline_quads(_scene([], noise=6.0)) == []

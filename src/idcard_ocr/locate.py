@@ -7,6 +7,7 @@ its key lines instead. Which long edge is the top is decided later, by reading.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import cv2
@@ -74,19 +75,109 @@ def inside_fraction(q: np.ndarray, shape: tuple[int, ...]) -> float:
     return float(inter / area) if area > 0 else 0.0
 
 
-def _edge_support(q: np.ndarray, edges: np.ndarray) -> float:
-    """Share of points along the quad's sides that fall on an edge: a card's outline is mostly seen."""
-    pts = []
-    for i in range(4):
-        a, b = q[i], q[(i + 1) % 4]
-        for t in np.linspace(0.1, 0.9, 24):  # corners are rounded: sample the straight parts
-            pts.append(a + (b - a) * t)
-    p = np.round(np.array(pts)).astype(int)
+_ALONG = np.linspace(0.1, 0.9, 24)  # points sampled along a side: corners are rounded, the straight parts count
+
+
+def _side_support(q: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Per side of the quad, the share of points along it that fall on an edge."""
+    a = q.astype(np.float64)
+    b = np.roll(a, -1, axis=0)
+    p = np.round(a[:, None, :] + (b - a)[:, None, :] * _ALONG[None, :, None]).astype(int).reshape(-1, 2)
     h, w = edges.shape
     ok = (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
     hits = np.zeros(len(p), bool)
     hits[ok] = edges[p[ok, 1], p[ok, 0]] > 0
-    return float(hits.mean())
+    return hits.reshape(4, -1).mean(axis=1)
+
+
+def _edge_support(q: np.ndarray, edges: np.ndarray) -> float:
+    """Share of points along the quad's sides that fall on an edge: a card's outline is mostly seen."""
+    return float(_side_support(q, edges).mean())
+
+
+_SIDE_SEEN = 0.5  # a quad from lines: each of its sides at least this much on an edge
+_MAX_LINES = 16
+_MAX_SEGMENTS = 150  # Hough segments merged into lines, longest first
+
+
+def _long_lines(edges: np.ndarray) -> list[tuple[float, float, float]]:
+    """The edge map's long straight lines as (theta, rho, length), collinear segments merged, longest first."""
+    h, w = edges.shape
+    # Only long edge chains: a text row is a run of short ones (one per character) and would make lines too.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(edges, 8)
+    keep = np.zeros(n, bool)
+    keep[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= 0.15 * min(h, w)
+    edges = np.where(keep[labels], edges, 0).astype(np.uint8)
+    segs = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=30, minLineLength=0.06 * min(h, w), maxLineGap=8)
+    lines: list[list[float]] = []
+    if segs is None:
+        return []
+    segs = segs.reshape(-1, 4).astype(float)
+    segs = segs[np.argsort(-np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1]))[:_MAX_SEGMENTS]]
+    for x1, y1, x2, y2 in segs.tolist():
+        theta = float(np.arctan2(x2 - x1, -(y2 - y1))) % np.pi  # the line's normal angle, in [0, pi)
+        rho = x1 * np.cos(theta) + y1 * np.sin(theta)
+        length = float(np.hypot(x2 - x1, y2 - y1))
+        for ln in lines:
+            mid = ((x1 + x2) / 2 * np.cos(ln[0]) + (y1 + y2) / 2 * np.sin(ln[0])) - ln[1]  # off the line
+            if _angle(ln[0], theta) < np.radians(2.5) and abs(mid) < 5:
+                ln[2] += length
+                break
+        else:
+            lines.append([theta, rho, length])
+    lines.sort(key=lambda ln: -ln[2])
+    return [(t, r, n) for t, r, n in lines[:_MAX_LINES]]
+
+
+def _meet(a: tuple[float, float, float], b: tuple[float, float, float]) -> tuple[float, float] | None:
+    """Where two lines (theta, rho, ...) cross (Cramer's rule: called for every pair of pairs)."""
+    ca, sa, cb, sb = math.cos(a[0]), math.sin(a[0]), math.cos(b[0]), math.sin(b[0])
+    det = ca * sb - sa * cb
+    if abs(det) < 1e-3:
+        return None
+    return (a[1] * sb - sa * b[1]) / det, (ca * b[1] - a[1] * cb) / det
+
+
+def _angle(a: float, b: float) -> float:
+    d = abs(a - b) % np.pi
+    return float(min(d, np.pi - d))
+
+
+def line_quads(edges: np.ndarray, support: np.ndarray, area: float, most: int = 2) -> list[np.ndarray]:
+    """Card-shaped quads whose four sides are long straight lines of ``edges``, each side mostly on an edge of
+    ``support``; the best (most of the outline seen, then largest) first, at most ``most``, not overlapping."""
+    lines = _long_lines(edges)
+    h, w = edges.shape
+    pairs = [(a, b) for i, a in enumerate(lines) for b in lines[i + 1:]
+             if _angle(a[0], b[0]) < np.radians(25) and _gap(a[:2], b[:2]) > 0.1 * min(h, w)]
+    scored: list[tuple[float, np.ndarray]] = []
+    for i, (a, b) in enumerate(pairs):
+        for c, d in pairs[i + 1:]:
+            if _angle(a[0], c[0]) < np.radians(55):
+                continue
+            corners = [_meet(a, c), _meet(c, b), _meet(b, d), _meet(d, a)]  # in turn round the quad
+            if any(p is None for p in corners):
+                continue
+            raw = np.array(corners, np.float32)
+            sides = _side_support(raw, support)  # the cheapest test that most combinations fail, first
+            if sides.min() < _SIDE_SEEN:
+                continue
+            q = order_quad(raw)
+            if _quad_ok(q, area) and inside_fraction(q, edges.shape) >= 0.85:
+                scored.append((float(sides.mean()) ** 4 * cv2.contourArea(q), q))  # all sides seen first, then size
+    out: list[np.ndarray] = []
+    for _, q in sorted(scored, key=lambda t: -t[0]):
+        if all(_iou(q, o) < 0.5 for o in out):
+            out.append(q)
+        if len(out) >= most:
+            break
+    return out
+
+
+def _gap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """How far apart two near-parallel lines (theta, rho) run (b seen with a's normal: across theta 0/pi its
+    rho changes sign)."""
+    return abs(a[1] - (b[1] if abs(a[0] - b[0]) < np.pi / 2 else -b[1]))
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -134,6 +225,12 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
                         found.append([order_quad(c) / s for c in over_border(q, small.shape)])
                     break
     found.sort(key=lambda cands: cv2.contourArea(cands[-1]), reverse=True)  # by the area seen
+    # Where the card's edge runs into something (a sheet under it, a cable, a marble vein) its contour is no
+    # quadrilateral, and what closed contours remain are other things on the desk. The card's four sides are
+    # still long straight edges: quads from lines, after the closed outlines (which are exact where seen).
+    edges = cv2.Canny(gray, 20, 60)
+    support = cv2.dilate(cv2.dilate(edges, kernel), _NEAR)
+    found += [[order_quad(c) / s for c in over_border(q, small.shape)] for q in line_quads(edges, support, area)]
     out: list[np.ndarray] = []
     for q in (c for cands in found for c in cands):
         if all(_iou(q, o) < 0.5 for o in out):
