@@ -176,6 +176,13 @@ def test_misread_back_labels_and_an_ideographic_space() -> None:
     assert _back(items) == {"authority": "哈巴河县公安局", "valid_from": "2025-05-30", "valid_to": "2045-05-30"}
 
 
+def test_a_misread_label_boxed_with_the_office_off_the_label_column() -> None:
+    # 签发机关 read 差发机关 in one box with its value, the line starting right of where labels start (the
+    # card's outline taken a little wide): the row is known by its office and the label is not the value.
+    items = [BACK[0], BACK[1], _item(19.0, 52.0, 43.0, "差发机关哈巴河县公安局"), *BACK[4:]]
+    assert _back(items)["authority"] == "哈巴河县公安局"
+
+
 def test_a_title_alone_or_another_document_is_no_back() -> None:
     assert _back(BACK[:2]) == {}
     assert _back([_item(20.0, 70.0, 10.0, "中华人民共和国机动车驾驶证"), *BACK[2:]]) == {}

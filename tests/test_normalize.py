@@ -8,6 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from idcard_ocr import normalize as nz
 from idcard_ocr.normalize import (
     LABELS,
     LONG_TERM,
@@ -352,3 +353,12 @@ def test_drop_specks_only_between_digits() -> None:
     assert drop_specks("5206242021.02059136") == "520624202102059136"
     assert drop_specks("公民身份号码 1101,0519") == "公民身份号码 11010519"
     assert drop_specks("姓名.张三") == "姓名.张三"
+
+
+@pytest.mark.parametrize(("read", "office"), [
+    ("上杭县公安属", "上杭县公安局"), ("深圳市公安局福田分扃", "深圳市公安局福田分局"),
+    ("。哈巴河县公安局", "哈巴河县公安局"),
+    ("某某县公安处", "某某县公安处"), ("公安属", "公安属"),  # not a 局 look-alike; too short to be an office
+])
+def test_authority_last_character(read: str, office: str) -> None:
+    assert nz.normalize_authority(read) == office

@@ -689,15 +689,20 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         if above and _AUTHORITY.search(above[-1].text):
             auth_row = above[-1]
     auth = auth_row.text.strip(nz.SPECKS) if auth_row is not None else ""
+    if auth_row is not None and auth_row.key is None:
+        # Known by its content, not its label: a label misread in the same box ("差发机关江阴市公安局") still
+        # leads it, wherever the line starts (an office's name never begins like 签发机关).
+        key, rest = split_label(auth, BACK_LABELS, at_line_start=True)
+        auth = rest.strip(nz.SPECKS) if key == "authority" else auth
     if auth:
-        f["authority"] = _field(auth_row.pieces, auth)  # type: ignore[union-attr]
+        f["authority"] = _field(auth_row.pieces, nz.normalize_authority(auth))  # type: ignore[union-attr]
     elif auth_row is not None and auth_row.labels and card is not None and eng is not None:
         # The label alone: its value merged into a note's strokes across the card, or too faint to box.
         b = auth_row.labels[0][1].box
         h = b.y1 - b.y0
         got = _probe(card, _layout_box(b.x1 + 0.5, b.y0 - 0.15 * h, CARD_W_MM - 2.0, b.y1 + 0.15 * h), eng)
         if got is not None and got.conf >= 0.8 and _AUTHORITY.search(got.text):
-            f["authority"] = _field([got], got.text[: got.text.rfind("局") + 1 or None].strip(nz.SPECKS))
+            f["authority"] = _field([got], nz.normalize_authority(got.text[: got.text.rfind("局") + 1 or None]))
     if vfrom:
         f["valid_from"] = _field(val_row.pieces, vfrom)  # type: ignore[union-attr]
     if vto:

@@ -151,6 +151,18 @@ def snap_nation(text: str) -> tuple[str, float] | None:
     return scored[0][1], round(scored[0][0], 3)
 
 
+# The authority always ends in 局 (公安局, 分局); these are the glyphs a blurred 局 is read as.
+_JU_LOOKALIKES = "属扃周尚居届屆同向司咼"
+
+
+def normalize_authority(text: str) -> str:
+    """The issuing office as read, its end marks off and a last 局 misread as a look-alike put right."""
+    t = text.strip(SPECKS)
+    if len(t) > 3 and t[-1] in _JU_LOOKALIKES and t[-2] in "安分":
+        t = t[:-1] + "局"
+    return t
+
+
 def normalize_sex(text: str) -> str | None:
     """男 or 女 from the sex value, tolerating the 性别 label and noise; None if absent or both."""
     s = strip_label(_WS.sub("", unicodedata.normalize("NFKC", text)), ("性别",))
