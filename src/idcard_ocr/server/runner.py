@@ -82,6 +82,7 @@ class Runner:
         self._pending = 0
         self._bytes = 0
         self._service_s = 0.0  # EWMA of recognition time; 0 until the first read ends
+        self._untrimmed = False  # a read or a large body has freed memory since the heap was last trimmed
         self._lock = threading.Lock()
 
     @property
@@ -124,9 +125,11 @@ class Runner:
         with self._lock:
             self._pending -= 1
             self._bytes -= ticket.body_bytes
-            idle = self._pending == 0
-        if self._trim_memory and idle and ticket.body_bytes >= TRIM_AFTER_BYTES:
-            memory.trim()  # a large body (and its decoded copies) just went, with nobody waiting: hand it back
+            trim = self._pending == 0 and (self._untrimmed or ticket.body_bytes >= TRIM_AFTER_BYTES)
+            if trim:
+                self._untrimmed = False
+        if self._trim_memory and trim:
+            memory.trim()  # the worker fell idle after a read or a large body: hand back what they freed
 
     def _timed_read(self, image: bytes, side: str, images: bool, extra: dict[str, bool]) -> Reading:
         started = time.perf_counter()
@@ -138,6 +141,7 @@ class Runner:
                 self._service_s = took if not self._service_s else (
                     _EWMA_WEIGHT * took + (1 - _EWMA_WEIGHT) * self._service_s)
                 idle = self._pending <= 1
+                self._untrimmed = not idle
             if self._trim_memory and idle:  # nobody waits for this thread: hand freed memory back
                 memory.trim()
 
