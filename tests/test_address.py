@@ -16,16 +16,28 @@ from idcard_ocr.address import correct
     ("新疆维吾尔自治区喀什地区疏附县长胜镇幸凤村1组362号", "新疆维吾尔自治区喀什地区疏附县长胜镇幸凤村1组362号"),
     ("北京市东城区景山街道", "北京市东城区景山街道"),  # municipality: no city level printed
     ("海南省五指山市通什镇", "海南省五指山市通什镇"),  # a county-level city under the province itself
+    # three characters, one wrong, its 市/区 read right: the one name that close under the level above
+    ("北京市东域区景山街道", "北京市东城区景山街道"),
+    ("广东省江问市恩平市湾康镇青永村14组83号", "广东省江门市恩平市湾康镇青永村14组83号"),
 ])
 def test_admin_names_snap_to_the_area_table(read: str, truth: str) -> None:
     assert correct(read) == truth
 
 
 @pytest.mark.parametrize("read", [
-    "北京市东域区景山街道",  # three characters, one wrong: 东城区 or a district not in the table? left alone
+    "北京市东城县景山街道",  # three characters, the level's own 区 misread: nothing to anchor the guess to
+    "北京市南城区景山街道",  # one character from 东城区 and from 西城区 alike: no one name
+    "山东省枣庄市峰城区民西路228号",  # 峄城区 or 薛城区, one character each: left as read
     "南省红河哈尼族彝族自治州",  # no province at the start: nothing to anchor the names to
     "广东省深圳市南山区富安街道湖星小区",  # the town and what follows are not checked
     "",
 ])
 def test_what_cannot_be_told_is_left_as_read(read: str) -> None:
     assert correct(read) == read
+
+
+def test_specks_inside_an_address_are_dust() -> None:
+    from idcard_ocr.normalize import join_address
+
+    assert join_address(["住址广东省湛江市吴川市胜和.·", "街196号"]) == "广东省湛江市吴川市胜和街196号"
+    assert join_address(["北京市朝阳区建国路3-2号"]) == "北京市朝阳区建国路3-2号"  # between digits: kept

@@ -3,7 +3,8 @@
 An address begins with its province, city and county as the state names them (云南省红河哈尼族彝族自治州
 泸西县...). A character the recognizer got wrong there (舞族 for 彝族, 共冈山 for 井冈山) is put right when
 exactly one name of that level, under the level above, is that close: same length, at most one character in
-four different. Whatever follows the county is left as read.
+four different (or one in a three-character name whose 市/区/县 was read). Whatever follows the county is left
+as read.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def _wrong(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b))
 
 
+def _allowed(name: str, last: str) -> int:
+    """Characters a read may get wrong in ``name``: one in four; one in a three-character name too (峰城区 for
+    峄城区) when its level's last character (省 市 区 县 旗) was read right."""
+    return 1 if len(name) == 3 and last == name[-1] else len(name) // 4
+
+
 def _snap(text: str, at: int, names: list[tuple[str, str]]) -> tuple[str, str] | None:
     """The one (code, name) whose name text[at:] begins with, exactly or within one character in four."""
     exact = [cn for cn in names if text.startswith(cn[1], at)]
@@ -45,7 +52,7 @@ def _snap(text: str, at: int, names: list[tuple[str, str]]) -> tuple[str, str] |
     near: dict[str, tuple[str, str]] = {}  # by name: one name under two codes is still one name
     for code, name in names:
         n = len(name)
-        if n >= 3 and len(text) - at >= n and _wrong(text[at:at + n], name) <= n // 4:
+        if n >= 3 and len(text) - at >= n and _wrong(text[at:at + n], name) <= _allowed(name, text[at + n - 1]):
             near.setdefault(name, (code, name))
     return next(iter(near.values())) if len(near) == 1 else None
 

@@ -143,7 +143,7 @@ def _angle(a: float, b: float) -> float:
     return float(min(d, np.pi - d))
 
 
-def line_quads(edges: np.ndarray, support: np.ndarray, area: float, most: int = 2) -> list[np.ndarray]:
+def line_quads(edges: np.ndarray, support: np.ndarray, area: float, most: int = 1) -> list[np.ndarray]:
     """Card-shaped quads whose four sides are long straight lines of ``edges``, each side mostly on an edge of
     ``support``; the best (most of the outline seen, then largest) first, at most ``most``, not overlapping."""
     lines = _long_lines(edges)

@@ -255,13 +255,17 @@ def parse_validity(text: str) -> tuple[str | None, str | None]:
 # --------------------------------------------------------------------------- address
 
 
+_INNER_SPECKS = re.compile("(?<=[\u4e00-\u9fff])[.·。,，、:;'`\"_~|]+(?=[\u4e00-\u9fff])")
+
+
 def join_address(lines: list[str]) -> str:
-    """Join the address lines in reading order, without spaces or a leading 住址 label."""
+    """Join the address lines in reading order, without spaces, a leading 住址 label or specks between two
+    characters (dust read as 。 or · inside a street's name: an address prints no punctuation there)."""
     parts = [_WS.sub("", line) for line in lines]
     parts = [p for p in parts if p]
     if parts:
         parts[0] = strip_label(parts[0], ("住址",))
-    return "".join(parts)
+    return _INNER_SPECKS.sub("", "".join(parts))
 
 
 # --------------------------------------------------------------------------- validity term (§5)
