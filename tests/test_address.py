@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idcard_ocr.address import correct
+from idcard_ocr.address import correct, drop_label_tail
 
 
 @pytest.mark.parametrize(("read", "truth"), [
@@ -41,3 +41,12 @@ def test_specks_inside_an_address_are_dust() -> None:
 
     assert join_address(["住址广东省湛江市吴川市胜和.·", "街196号"]) == "广东省湛江市吴川市胜和街196号"
     assert join_address(["北京市朝阳区建国路3-2号"]) == "北京市朝阳区建国路3-2号"  # between digits: kept
+
+
+@pytest.mark.parametrize(("read", "office"), [
+    ("关个旧市公安局", "个旧市公安局"), ("机关湛江市吴川市公安局", "湛江市吴川市公安局"),  # the label's end boxed in
+    ("关岭布依族苗族自治县公安局", "关岭布依族苗族自治县公安局"),  # a county that begins with 关
+    ("个旧市公安局", "个旧市公安局"), ("发某某公安局", "发某某公安局"),  # no place name after it: left as read
+])
+def test_an_authority_loses_its_labels_tail(read: str, office: str) -> None:
+    assert drop_label_tail(read) == office

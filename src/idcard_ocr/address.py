@@ -69,3 +69,30 @@ def correct(address: str) -> str:
     if (county := _snap(address, at, counties.get(parent, []))) is not None:
         out, at = out + county[1], at + len(county[1])
     return out + address[at:]
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> frozenset[str]:
+    """Every city and county name in the table (an authority begins with one: 个旧市公安局)."""
+    _, cities, counties = _tree()
+    return frozenset(n for level in (cities, counties) for names in level.values() for _, n in names)
+
+
+_LABEL_TAIL = "签发机关"
+
+
+def drop_label_tail(authority: str) -> str:
+    """The authority without the end of its 签发机关 label boxed with it ("关个旧市公安局"): one or two leading
+    characters of the label dropped only when what follows begins with a city or county name and the whole
+    does not (关岭布依族苗族自治县 stays)."""
+    names = _place_names()
+
+    def named(t: str) -> bool:
+        return any(t[:n] in names for n in range(2, min(len(t), 12) + 1))
+
+    if named(authority):
+        return authority
+    for k in (1, 2):
+        if len(authority) > k and all(ch in _LABEL_TAIL for ch in authority[:k]) and named(authority[k:]):
+            return authority[k:]
+    return authority

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import normalize as nz
 from .address import correct as correct_address
+from .address import drop_label_tail
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, province_prefixes, repair
@@ -695,7 +696,7 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         key, rest = split_label(auth, BACK_LABELS, at_line_start=True)
         auth = rest.strip(nz.SPECKS) if key == "authority" else auth
     if auth:
-        f["authority"] = _field(auth_row.pieces, nz.normalize_authority(auth))  # type: ignore[union-attr]
+        f["authority"] = _field(auth_row.pieces, drop_label_tail(nz.normalize_authority(auth)))  # type: ignore[union-attr]
     elif auth_row is not None and auth_row.labels and card is not None and eng is not None:
         # The label alone: its value merged into a note's strokes across the card, or too faint to box.
         b = auth_row.labels[0][1].box
