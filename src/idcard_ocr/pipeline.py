@@ -267,7 +267,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     outlines = outline_quads(img)
     timings["locate_ms"] = (time.perf_counter() - t) * 1000
     attempt(outlines[:_MAX_OUTLINES])
-    if len(found) == 1 and _copied(img, quads[0]):
+    if len(found) == 1 and _copied(img, quads[0]) and _ink_elsewhere(img, quads[0]):
         # a copy of both sides on a page: the other card's faint outline may have gone unseen
         t = time.perf_counter()
         by_key_lines()
@@ -287,6 +287,25 @@ def _copied(img: np.ndarray, quad: np.ndarray) -> bool:
     page = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
     card = cv2.cvtColor(cv2.resize(straighten(img, quad), (171, 108), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2HSV)
     return float(np.median(page[:, :, 2])) > 200 and float(np.percentile(card[:, :, 1], 95)) < 20
+
+
+def _ink_elsewhere(img: np.ndarray, quad: np.ndarray, share: float = 0.15) -> bool:
+    """Outside the card (and a margin round it) the page holds ink: at least ``share`` of the card's own, by the
+    card's ink level (Otsu). The other side copied beside it prints as much as this one; a blank page, none."""
+    h, w = img.shape[:2]
+    s = min(1.0, 480 / max(h, w))
+    grey = cv2.cvtColor(cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA),
+                        cv2.COLOR_BGR2GRAY)
+    card = np.zeros(grey.shape, np.uint8)
+    cv2.fillConvexPoly(card, np.round(quad * s).astype(np.int32), 255)
+    inside = grey[card > 0]
+    if inside.size < 100:
+        return True
+    level, _ = cv2.threshold(inside.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    margin = cv2.dilate(card, np.ones((max(3, grey.shape[0] // 20),) * 2, np.uint8))
+    ink_in = int(np.count_nonzero(inside < level))
+    ink_out = int(np.count_nonzero(grey[margin == 0] < level))
+    return ink_out >= share * max(ink_in, 1)
 
 
 def _checks(fields: dict[str, Field], repaired: bool, card_type: str = "resident") -> Checks:
