@@ -1,6 +1,7 @@
 """Find card quadrilaterals in an image and straighten them.
 
-Candidates come from the card's own outline (edges and contours: cheap, exact under perspective); where
+Candidates come from the card's own outline (edges and contours: cheap, exact under perspective), then from
+four long straight edges where the outline runs into something and its contour is no quadrilateral; where
 the outline is lost in a busy or low-contrast background, orient.key_line_quads places the card from
 its key lines instead. Which long edge is the top is decided later, by reading.
 """
@@ -228,7 +229,7 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
     # Where the card's edge runs into something (a sheet under it, a cable, a marble vein) its contour is no
     # quadrilateral, and what closed contours remain are other things on the desk. The card's four sides are
     # still long straight edges: quads from lines, after the closed outlines (which are exact where seen).
-    edges = cv2.Canny(gray, 20, 60)
+    edges = edge_maps[1]
     support = cv2.dilate(cv2.dilate(edges, kernel), _NEAR)
     found += [[order_quad(c) / s for c in over_border(q, small.shape)] for q in line_quads(edges, support, area)]
     out: list[np.ndarray] = []
