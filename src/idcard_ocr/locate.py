@@ -168,7 +168,7 @@ def line_quads(edges: np.ndarray, support: np.ndarray, area: float, most: int = 
                 scored.append((float(sides.mean()) ** 4 * cv2.contourArea(q), q))  # all sides seen first, then size
     out: list[np.ndarray] = []
     for _, q in sorted(scored, key=lambda t: -t[0]):
-        if all(_iou(q, o) < 0.5 for o in out):
+        if all(iou(q, o) < 0.5 for o in out):
             out.append(q)
         if len(out) >= most:
             break
@@ -181,7 +181,8 @@ def _gap(a: tuple[float, float], b: tuple[float, float]) -> float:
     return abs(a[1] - (b[1] if abs(a[0] - b[0]) < np.pi / 2 else -b[1]))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two convex quads."""
     inter, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
     union = cv2.contourArea(a) + cv2.contourArea(b) - inter
     return float(inter / union) if union > 0 else 0.0
@@ -234,7 +235,7 @@ def outline_quads(img: np.ndarray) -> list[np.ndarray]:
     found += [[order_quad(c) / s for c in over_border(q, small.shape)] for q in line_quads(edges, support, area)]
     out: list[np.ndarray] = []
     for q in (c for cands in found for c in cands):
-        if all(_iou(q, o) < 0.5 for o in out):
+        if all(iou(q, o) < 0.5 for o in out):
             out.append(q)
     return out
 
@@ -334,9 +335,9 @@ def outline_view(img: np.ndarray, quad: np.ndarray, outlines: list[np.ndarray] |
     when the caller has them already."""
     best, best_iou = None, 0.5
     for q in outline_quads(img) if outlines is None else outlines:
-        iou = _iou(q.astype(np.float32), quad.astype(np.float32))
-        if iou > best_iou:
-            best, best_iou = q, iou
+        overlap = iou(q.astype(np.float32), quad.astype(np.float32))
+        if overlap > best_iou:
+            best, best_iou = q, overlap
     if best is None:
         return None
     # Start the outline's corners where the reader's upright top-left is.

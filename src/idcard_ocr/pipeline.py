@@ -22,6 +22,7 @@ from .locate import (
     card_shaped,
     homography,
     inside_fraction,
+    iou,
     outline_quads,
     outline_support,
     outline_view,
@@ -45,6 +46,7 @@ _LOST_MM = 8.0  # anchors this far off (twice a print's ±4 mm) after refitting:
 # card's outline (the screen around it, a page), so the cards are placed by their key lines too.
 _SCALE = (0.8, 1.25)
 _MIN_RANKED = 4  # anchors a fit needs before its distance from the layout can rank it
+_SAME_QUAD_IOU = 0.9  # a candidate this close to a quad already read to no card would read the same
 _SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
 
 
@@ -210,6 +212,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     quads: list[np.ndarray] = []
 
     fitness: list[Fitness] = []
+    failed: list[np.ndarray] = []  # quads read to no card
 
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
@@ -218,8 +221,11 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                 continue  # that card's quad is its outline: an overlapping one cannot do better
             if hit is None and quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
                 continue  # a second card (the other side on a copy) is the same size as the first
+            if any(iou(q, f) > _SAME_QUAD_IOU for f in failed):
+                continue  # this quad (an outline, then its card placed again by a key line) was read: nothing
             got = read_quad(img, q, eng)
             if got is None:
+                failed.append(q)
                 continue
             entry = (_to_card(img.shape, *got[:3]), got[1])
             if hit is not None:

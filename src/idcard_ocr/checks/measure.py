@@ -42,20 +42,25 @@ class CardPixels:
 
     def text_rects(self, skip: tuple[str, ...] = ()) -> list[tuple[int, int, int, int]]:
         """Where text is: the read fields' boxes (but `skip`), else the layout's value bands (inner-image px)."""
+        return [r for _, r in self.keyed_text_rects(skip)]
+
+    def keyed_text_rects(self, skip: tuple[str, ...] = ()) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """text_rects with the field (or layout band) each is."""
         mx, my = self.offset
-        rects = [r for k, r in self.field_rects.items() if k not in skip]
+        rects = [(k, r) for k, r in self.field_rects.items() if k not in skip]
         if not rects:
             bands = FRONT_BANDS if self.side == "front" else BACK_BANDS
-            for b in bands.values():
+            for k, b in bands.items():
                 x0 = max(b.x0, b.label_x1)
-                rects.append((int(x0 * PX_PER_MM), int(b.y0 * PX_PER_MM), int(b.x1 * PX_PER_MM), int(b.y1 * PX_PER_MM)))
+                rects.append((k, (int(x0 * PX_PER_MM), int(b.y0 * PX_PER_MM), int(b.x1 * PX_PER_MM),
+                                  int(b.y1 * PX_PER_MM))))
         out = []
         gh, gw = self.gray.shape
-        for x0, y0, x1, y1 in rects:
+        for k, (x0, y0, x1, y1) in rects:
             a, b = max(0, x0 - mx), max(0, y0 - my)
             c, d = min(gw, x1 - mx), min(gh, y1 - my)
             if c - a >= 8 and d - b >= 8:
-                out.append((a, b, c, d))
+                out.append((k, (a, b, c, d)))
         return out
 
 
@@ -114,15 +119,18 @@ def glare(cp: CardPixels) -> dict[str, float]:
     Each field's box is cut into 4 mm tiles; a tile's ink is its 1st percentile, its background the 90th. (The
     5th percentile lands beside the strokes of a thin or small face, which cover only a few per cent of a tile:
     such a field then read as washed out over its whole length. The 1st still lies on the strokes' cores.)
-    Lift = (ink - card ink) / (card background - card ink), with the card's ink from its darkest tiles. The
-    measure is the largest mean lift over a field (a glare washes out part of a line, not a tile's corner).
+    Lift = (ink - card ink) / (card background - card ink), with the card's ink from its darkest tiles in the
+    same face: the number strip's own for the number, the other values' for them (a light or thin face for the
+    values beside a bold number strip is no glare). The measure is the largest mean lift over a field (a glare
+    washes out part of a line, not a tile's corner).
     """
     g = cp.gray.astype(np.float32)
     t = int(4 * PX_PER_MM)
     inks, bgs, clips, owner = [], [], [], []
     # Sex and nation are one or two characters, and the reader's nation box can hold its blue label: their
     # ink level says little. Lines of text (name, birth, address, number; authority, validity) do.
-    for i, (x0, y0, x1, y1) in enumerate(cp.text_rects(skip=("sex", "nation"))):
+    keyed = cp.keyed_text_rects(skip=("sex", "nation"))
+    for i, (_, (x0, y0, x1, y1)) in enumerate(keyed):
         for tx in range(x0, x1, t):
             roi = g[y0:y1, tx:min(x1, tx + t)]
             if roi.shape[1] < t // 2:
@@ -135,8 +143,13 @@ def glare(cp: CardPixels) -> dict[str, float]:
     if len(inks) < 3:
         return {"glare_lift": float("nan"), "glare_clip": float("nan")}
     ink, bg, own = np.array(inks), np.array(bgs), np.array(owner)
-    ink_ref, bg_ref = float(np.percentile(ink, 10)), float(np.median(bg))
-    lift = (ink - ink_ref) / max(bg_ref - ink_ref, 1.0)
+    bg_ref = float(np.median(bg))
+    strip = np.array([keyed[i][0] == "number" for i in owner])
+    lift = np.zeros_like(ink)
+    for face in (strip, ~strip):
+        if face.any():
+            ink_ref = float(np.percentile(ink[face], 10))
+            lift[face] = (ink[face] - ink_ref) / max(bg_ref - ink_ref, 1.0)
     per_field = [float(lift[own == i].mean()) for i in np.unique(own)]
     return {"glare_lift": max(per_field), "glare_clip": float(max(clips))}
 
