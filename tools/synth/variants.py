@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -408,6 +409,13 @@ def _covered(rng: random.Random, nrng: np.random.Generator, jitter: LayoutJitter
 
 # ---------------------------------------------------------------- entry point
 
+# Variants drawn by a function of their own from (rng, nrng, jitter).
+_SCENES: dict[str, Callable[[random.Random, np.random.Generator, LayoutJitter | None], Sample]] = {
+    "edited": _edited, "copy_photo": _copy_photo, "covered": _covered, "toner_copy": _toner_copy,
+    "edge_copy": _edge_copy, "watermark": _watermarked,
+}
+
+
 def make_variant(seed: int, condition: str, *, jitter: LayoutJitter | None = None) -> Sample:
     """One image of a variant condition, everything drawn from random.Random(seed).
 
@@ -426,18 +434,8 @@ def make_variant(seed: int, condition: str, *, jitter: LayoutJitter | None = Non
         return _photo_sample(card, condition, rng, nrng, "original", "permit")
     if condition == "foreign":
         return _photo_sample(render_foreign(rng), condition, rng, nrng, "original", "foreign")
-    if condition == "edited":
-        return _edited(rng, nrng, jitter)
-    if condition == "copy_photo":
-        return _copy_photo(rng, nrng, jitter)
-    if condition == "covered":
-        return _covered(rng, nrng, jitter)
-    if condition == "toner_copy":
-        return _toner_copy(rng, nrng, jitter)
-    if condition == "edge_copy":
-        return _edge_copy(rng, nrng, jitter)
-    if condition == "watermark":
-        return _watermarked(rng, nrng, jitter)
+    if condition in _SCENES:
+        return _SCENES[condition](rng, nrng, jitter)
     if condition == "neg_driving_licence":
         s = _photo_sample(render_driving_licence(random_identity(rng), rng), condition, rng, nrng, "none",
                           "driving_licence")
