@@ -154,6 +154,26 @@ def test_address_lines_are_placed_by_their_content_when_rows_above_are_lost() ->
     assert "sex" not in got and "birth" not in got
 
 
+def test_a_note_merged_into_the_first_address_line_leaves_the_lines_below() -> None:
+    """A note's strokes left of the 住址 label join its first line's box (so it starts far left of the lines
+    below), and a stroke beside the last line is boxed, and read, as one character: the lines below still
+    continue the address (they start in the name's and birth's column), and the stroke is no part of it."""
+    items = [it for it in FRONT if not it.text.startswith(("住址", "广西", "村6组"))]
+    items += [_item(1.0, 52.0, 30.0, "住广西壮族自治区柳州市三"), _item(18.0, 34.0, 39.0, "村6组299号"),
+              _item(34.0, 43.0, 39.3, "职", 3.4)]
+    assert _front(items) == FRONT_TRUTH
+
+
+def test_a_wide_box_read_as_one_character_is_a_stroke() -> None:
+    from idcard_ocr.fields import _Piece, _scrawl
+
+    def piece(x0: float, x1: float, text: str) -> _Piece:
+        return _Piece(_item(x0, x1, 30.0, text, 3.0).box, text, 0.99)
+
+    assert _scrawl(piece(30.0, 40.0, "职")) and not _scrawl(piece(30.0, 33.2, "号"))
+    assert not _scrawl(piece(30.0, 36.0, "号楼")) and not _scrawl(piece(30.0, 40.0, "12号楼"))
+
+
 BACK = [
     _item(28.0, 72.0, 15.0, "中华人民共和国", 4.0), _item(24.0, 76.0, 27.5, "居民身份证", 6.0),
     _item(15.0, 31.0, 43.0, "签发机关"), _item(32.0, 52.0, 43.0, "哈巴河县公安局"),

@@ -540,7 +540,8 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     _sex_nation(card, by.get("sex", []), f, eng, float(np.median(starts)) if starts else None)
 
     if "address" in by:
-        addr_rows = _address_rows(by["address"])
+        values = [r.pieces[0].box.x0 for k in ("name", "birth") for r in by.get(k, [])[:1] if r.pieces]
+        addr_rows = _address_rows(by["address"], float(np.median(values)) if values else None)
         pieces = [p for r in addr_rows for p in r.pieces]
         lines = [r.text for r in addr_rows]  # (a row's text keeps once what two overlapping boxes both read)
         last = addr_rows[-1] if addr_rows else None
@@ -631,23 +632,37 @@ def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng
         f["nation"] = _field(nat_pieces, nat[0], nat[1])
 
 
-def _address_rows(rows: list[_Row]) -> list[_Row]:
-    """The address's lines: from its first row down, while they start in its column and follow closely."""
+def _address_rows(rows: list[_Row], column: float | None = None) -> list[_Row]:
+    """The address's lines: from its first row down, while they start in its column and follow closely.
+
+    column: where the name and birth values start. A line starting there continues the address even when the
+    first line's box began further left (a note's stroke across the card merged into it)."""
     out: list[_Row] = []
     for i, r in enumerate(rows):
         if i == 0 and not r.pieces and r.key == "address":
             continue  # the 住址 label alone: its first line lost (a note over it), the next ones still read
         if not r.pieces or r.key not in (None, "address"):
             break
+        r = _Row(r.items, r.key, [p for i, p in enumerate(r.pieces) if i == 0 or not _scrawl(p)], r.labels)
         if out:
             x0 = min(p.box.x0 for p in out[0].pieces)
             h = out[-1].pieces[0].box.y1 - out[-1].pieces[0].box.y0
-            if abs(min(p.box.x0 for p in r.pieces) - x0) > 2.5 * h or r.cy - out[-1].cy > 3.0 * h:
+            at = min(p.box.x0 for p in r.pieces)
+            aligned = abs(at - x0) <= 2.5 * h or (column is not None and abs(at - column) <= 1.0 * h)
+            if not aligned or r.cy - out[-1].cy > 3.0 * h:
                 break
         out.append(r)
         if len(out) == 4:
             break
     return out
+
+
+def _scrawl(p: _Piece) -> bool:
+    """A box far wider than the characters read in it: a few strokes of a note written across the card, of
+    which the recognizer made a character or two. A printed character is about as wide as its line is high
+    (a digit half that): one reading wider than 1.5 line heights per character is no print."""
+    h = p.box.y1 - p.box.y0
+    return len(p.text) <= 2 and p.box.w > 1.5 * h * len(p.text)
 
 
 # --------------------------------------------------------------------------- back
