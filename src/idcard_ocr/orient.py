@@ -24,6 +24,8 @@ from .refine import Fit, fit
 
 DET_SIDE = 704  # detection size for the canonical card: 2.5 mm text stays ~20 px tall
 _KEY_CANDIDATES = 3
+_SURE = 0.9  # a line read with this confidence was read the right way up
+_KEY_ASPECT = 22.0  # no key line is longer than this many times its height (the number with its label: ~20)
 
 # 18 characters exactly: bank cards (16/19 digits) and phone numbers must not pass for an ID number.
 _NUMBER = re.compile(r"(?<![0-9])[0-9OoDQIlZSB]{17}[0-9XxK×](?![0-9])")
@@ -54,7 +56,7 @@ def key_kind(text: str) -> str | None:
         return "title1"
     if "身份证" in t or "居民身" in t:
         return "title2"
-    if _VALIDITY.search(t):
+    if _VALIDITY.search(t) and any(nz.parse_validity(t)):  # (a bank card's 16 digits match the pattern alone)
         return "validity"
     if "身份号码" in t or "公民身份" in t:
         return "number_label"  # the number's printed label: the front, when the number is cut off
@@ -75,8 +77,11 @@ def detect_lines(card: np.ndarray, eng: Engine) -> list[Line]:
     return eng.detect(card, max_side=DET_SIDE)
 
 
-def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -> list[Hypothesis]:
-    """The side/flip reading of a canonical card (empty when no key line reads)."""
+def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None,
+               read: list[tuple[int, str]] | None = None) -> list[Hypothesis]:
+    """The side/flip reading of a canonical card (empty when no key line reads).
+
+    read: collects (index in `lines`, text) of every line recognized, either way up."""
     lines = detect_lines(card, eng) if lines is None else lines
     if len(lines) < 2:
         return []
@@ -96,6 +101,7 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
         boxes = to_boxes(lines, flipped)
         keys: list[tuple[str, Box, str]] = []
         known: dict[int, tuple[str, float]] = {}
+        sure = True  # every line read this way up read with confidence
         # The widest line alone first: on most cards it is the number strip or a title.
         for chunk in (cand[:1], cand[1:_KEY_CANDIDATES], cand[_KEY_CANDIDATES:]):
             if not chunk:
@@ -105,6 +111,9 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
                 shown = [np.ascontiguousarray(c[::-1, ::-1]) for c in shown]
             texts = eng.recognize(shown)
             known.update({id(boxes[i]): t for i, t in zip(chunk, texts)})
+            if read is not None:
+                read.extend((i, t) for i, (t, _) in zip(chunk, texts))
+            sure = sure and all(c >= _SURE for _, c in texts)
             for i, (text, _) in zip(chunk, texts):
                 kind = key_kind(text)
                 if kind and _placed(kind, boxes[i]):
@@ -112,6 +121,8 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None) -
             if any(k in _KEY_PLACE for k, _, _ in keys):
                 break
         if not keys:
+            if sure and len(cand) >= 2:
+                break  # its lines read clearly this way up and none is a key line: no use reading them upside down
             continue
         side = "front" if any(_SIDE_OF[k] == "front" for k, _, _ in keys) else "back"
         coarse = next(((k, b, t) for k, b, t in keys if k in _KEY_PLACE and _SIDE_OF[k] == side), None)
@@ -173,7 +184,9 @@ def long_lines(img: np.ndarray, eng: Engine, max_side: int = 864) -> list[Line]:
     longs = []
     for ln in eng.detect(img, max_side=max_side):
         a, b = np.linalg.norm(ln.quad[1] - ln.quad[0]), np.linalg.norm(ln.quad[3] - ln.quad[0])
-        if max(a, b) > 3.5 * max(min(a, b), 1):  # the titles are short and tall: 居民身份证 is ~5:1
+        # The titles are short and tall (居民身份证 ~5:1); the number strip is at most ~13:1, ~20:1 boxed
+        # with its label. Longer lines are a page's text (recognizing them costs more than a card's lines).
+        if 3.5 * max(min(a, b), 1) < max(a, b) <= _KEY_ASPECT * max(min(a, b), 1):
             longs.append((max(a, b), ln))
     return [ln for _, ln in sorted(longs, key=lambda t: -t[0])[:6]]
 

@@ -31,7 +31,7 @@ from .locate import (
     straighten,
 )
 from .model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
-from .orient import detect_lines, hypotheses, long_lines, place_by_key_lines, placed_card_areas
+from .orient import detect_lines, hypotheses, key_kind, long_lines, place_by_key_lines, placed_card_areas
 from .othertypes import TYPE_FIELDS, read_labelled
 from .refine import fit
 from .region import read_region
@@ -47,6 +47,7 @@ _LOST_MM = 8.0  # anchors this far off (twice a print's ±4 mm) after refitting:
 _SCALE = (0.8, 1.25)
 _MIN_RANKED = 4  # anchors a fit needs before its distance from the layout can rank it
 _SAME_QUAD_IOU = 0.9  # a candidate this close to a quad already read to no card would read the same
+_SAME_LINE_IOU = 0.5  # a line this close to one already recognized as no key line (in a quad read to no card)
 _SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
 
 
@@ -101,21 +102,28 @@ def _corrected_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
 Fitness = tuple[int, float]  # (layout anchors seen, -their RMS distance in mm): ranks readings of one card
 
 
-def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool = True
+def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool = True,
+              seen: list[tuple[np.ndarray, str]] | None = None
               ) -> tuple[np.ndarray, CardText, np.ndarray, Fitness] | None:
     """Read the card under a candidate quad, re-straightening it onto the layout's anchors when off.
 
     Returns the quad the fields were read in, what was read, the card's outline snapped to its edges, and
     how well the layout fits there (to choose between nested outlines: a card and the screen showing it).
+    seen: collects (image quad, text) of each line recognized while looking for the card's key lines.
     """
     support: Callable[[np.ndarray], float] | None = None
     first = straighten(img, quad)
     lines = detect_lines(first, eng)
-    hyps = hypotheses(first, eng, lines)
-    if not hyps and len(lines) < 3 and grey_retry and img.ndim == 3:
+    read: list[tuple[int, str]] = []
+    hyps = hypotheses(first, eng, lines, read)
+    if seen is not None and read:
+        back = np.linalg.inv(homography(quad))
+        seen.extend((cv2.perspectiveTransform(lines[i].quad.reshape(-1, 1, 2).astype(np.float32), back).reshape(4, 2),
+                     text) for i, text in read)
+    if not hyps and len(lines) < 3 and grey_retry and img.ndim == 3 and _moire(first):
         # A screen's colour moire can hide every line from the detector; in grey its stripes mostly cancel.
         grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-        return read_quad(grey, quad, eng, grey_retry=False)
+        return read_quad(grey, quad, eng, grey_retry=False, seen=seen)
     for h in hyps:
         best = (quad, None, h.boxes, h.fit, h.known)  # quad, its canonical image (None: not made), lines, fit, texts
         for _ in range(3):
@@ -198,6 +206,15 @@ def _better(a: Fitness, b: Fitness) -> bool:
     return a > b
 
 
+def _moire(card: np.ndarray, limit: float = 3.0) -> bool:
+    """Colour varying at a few pixels' scale (mean |a*|+|b*| off its 3 px blur above ``limit``): a screen's
+    moire. Printed cards, desks and paper measure at most ~2.4 on ../shared/external/dev, screens 3.7 and up
+    on ours and theirs: only there can a grey copy show lines the colour image hid."""
+    lab = cv2.cvtColor(card, cv2.COLOR_BGR2LAB).astype(np.float32)
+    hf = sum(float(np.mean(np.abs(c - cv2.GaussianBlur(c, (0, 0), 3)))) for c in (lab[..., 1], lab[..., 2]))
+    return hf > limit
+
+
 def _green(card: np.ndarray) -> bool:
     """The card's light background is green (Lab a* of the brighter half below GREEN_A)."""
     lab = cv2.cvtColor(cv2.resize(card, (107, 68), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2LAB)
@@ -206,13 +223,16 @@ def _green(card: np.ndarray) -> bool:
 
 
 def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
-                ) -> tuple[list[tuple[Card, CardText]], list[np.ndarray]]:
-    """The cards found, and every card outline seen (outline_quads: kept for a re-read, see _read_as)."""
+                ) -> tuple[list[tuple[Card, CardText]], list[np.ndarray], list[tuple[np.ndarray, str]]]:
+    """The cards found, every card outline seen (outline_quads: kept for a re-read, see _read_as), and the
+    quads read to no card with the text of the lines recognized in them."""
     found: list[tuple[Card, CardText]] = []
     quads: list[np.ndarray] = []
 
     fitness: list[Fitness] = []
     failed: list[np.ndarray] = []  # quads read to no card
+    unread: list[tuple[np.ndarray, str]] = []  # those quads, with the text read in them
+    read_lines: list[np.ndarray] = []  # image quads of the lines read in them that are no key line
 
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
@@ -223,9 +243,12 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                 continue  # a second card (the other side on a copy) is the same size as the first
             if any(iou(q, f) > _SAME_QUAD_IOU for f in failed):
                 continue  # this quad (an outline, then its card placed again by a key line) was read: nothing
-            got = read_quad(img, q, eng)
+            seen: list[tuple[np.ndarray, str]] = []
+            got = read_quad(img, q, eng, seen=seen)
             if got is None:
                 failed.append(q)
+                unread.append((q, "".join(t for _, t in seen)))
+                read_lines.extend(lq for lq, t in seen if key_kind(t) is None)
                 continue
             entry = (_to_card(img.shape, *got[:3]), got[1])
             if hit is not None:
@@ -249,7 +272,8 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
         # The longest line alone first (on most images the number strip or a title: its card is found and every
         # other line inside that card's outline can place no other card), then the rest together.
         for chunk in (longs[:1], longs[1:]):
-            todo = [ln for ln in chunk if not any(ln is p for p in placed) and not _on_found(ln) and _may_place(ln)]
+            todo = [ln for ln in chunk if not any(ln is p for p in placed) and not _on_found(ln) and _may_place(ln)
+                    and not any(iou(ln.quad, r) > _SAME_LINE_IOU for r in read_lines)]
             placed.extend(todo)
             attempt(place_by_key_lines(img, todo, eng))
             if len(found) >= 2:
@@ -283,7 +307,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
         t = time.perf_counter()
         by_key_lines()
         timings["fallback_ms"] = (time.perf_counter() - t) * 1000
-    return found, outlines
+    return found, outlines, unread
 
 
 def _copied(img: np.ndarray, quad: np.ndarray) -> bool:
@@ -354,6 +378,7 @@ class Detailed:
     decoded: Decoded
     kinds: list[CardKind] | None = None  # each card's type, once the checks have decided it (kept on re-read)
     outlines: list[np.ndarray] | None = None  # locate.outline_quads of the image, as the reader found them
+    unread: list[tuple[np.ndarray, str]] | None = None  # quads read to no card, and the text read in them
 
 
 def _view(img: np.ndarray, card: Card, ct: CardText, decoded: Decoded | None = None,
@@ -405,12 +430,13 @@ def read_detailed(
         d = _region_only(img, decoded, eng, t0, timings)
         d.reading = _full_res(d.reading, decoded)
         return d
-    found, outlines = _find_cards(img, eng, timings)
+    found, outlines, unread = _find_cards(img, eng, timings)
 
     repaired = any(ct.number_repaired for _, ct in found)
     reading = _cards_reading(img, [c for c, _ in found], repaired, t0, timings)
     full: list[np.ndarray] = []  # the full-resolution image, once decoded for a view
-    detailed = Detailed(reading, [_view(img, c, ct, decoded, full) for c, ct in found], decoded, outlines=outlines)
+    detailed = Detailed(reading, [_view(img, c, ct, decoded, full) for c, ct in found], decoded, outlines=outlines,
+                        unread=unread)
     if checks:
         from .checks import apply, assess  # the checks import this module (for types): import late
 
@@ -424,7 +450,7 @@ def read_detailed(
             # one: no ID card after all.
             views = [v for v in detailed.views if v.card.fields]
             reading = _cards_reading(img, [v.card for v in views], repaired, t0, timings)
-            detailed = Detailed(reading, views, decoded, outlines=outlines)
+            detailed = Detailed(reading, views, decoded, outlines=outlines, unread=unread)
             cc = assess(detailed, side, eng)
         detailed.reading = apply(detailed.reading, cc, detailed, images=images)
     detailed.reading = _full_res(detailed.reading, decoded)

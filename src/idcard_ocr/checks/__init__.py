@@ -23,7 +23,7 @@ from ..boxes import box_of, crop
 from ..engine import Engine, get_engine
 from ..fields import OTHER_TITLES
 from ..layout import ASPECT, CANON_H, CANON_W, PX_PER_MM
-from ..locate import outline_quads, straighten
+from ..locate import iou, outline_quads, straighten
 from ..model import CardChecks, Portrait, Reading
 from ..orient import detect_lines
 from . import cardtype, portrait, quality, risk, warnings
@@ -95,10 +95,13 @@ def analyse(detailed: Detailed, engine: Engine | None = None,
 _OTHER_TITLES = OTHER_TITLES
 
 
-def _no_card_status(img: np.ndarray, engine: Engine | None, outlines: list[np.ndarray] | None
-                    ) -> tuple[str, list[str]]:
+def _no_card_status(img: np.ndarray, engine: Engine | None, outlines: list[np.ndarray] | None,
+                    unread: list[tuple[np.ndarray, str]] | None = None) -> tuple[str, list[str]]:
     """non_idcard, other_type_card (a card-shaped object that is colourful, dark, or titled as another
-    document) or unknown (a light card-shaped object: perhaps an ID card the reader could not read)."""
+    document) or unknown (a light card-shaped object: perhaps an ID card the reader could not read).
+
+    unread: quads the reader read to no card, with the text of their widest lines (both ways up): not read
+    again."""
     for q in outline_quads(img) if outlines is None else outlines:
         a = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[3] - q[2])) / 2
         b = (np.linalg.norm(q[2] - q[1]) + np.linalg.norm(q[0] - q[3])) / 2
@@ -110,11 +113,13 @@ def _no_card_status(img: np.ndarray, engine: Engine | None, outlines: list[np.nd
         sat, val = float(np.median(hsv[..., 1])), float(np.median(hsv[..., 2]))
         if sat > 60 or val < 120:
             return "other_type_card", [f"card-shaped object, not an ID card's print (saturation {sat:.0f})"]
-        eng = engine or get_engine()
-        widest = sorted((box_of(ln.quad) for ln in detect_lines(up, eng)), key=lambda b: -b.w)[:4]
-        crops = [crop(up, b) for b in widest]
-        crops += [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]  # the object may lie upside down
-        texts = "".join(t for t, _ in eng.recognize(crops))
+        texts = next((t for u, t in unread or [] if iou(u, q) > 0.9), None)
+        if texts is None:
+            eng = engine or get_engine()
+            widest = sorted((box_of(ln.quad) for ln in detect_lines(up, eng)), key=lambda b: -b.w)[:4]
+            crops = [crop(up, b) for b in widest]
+            crops += [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]  # the object may lie upside down
+            texts = "".join(t for t, _ in eng.recognize(crops))
         if any(t in texts for t in _OTHER_TITLES):
             return "other_type_card", ["card-shaped object titled as another document"]
         return "unknown", ["card-shaped object the reader could not read"]
@@ -158,7 +163,8 @@ def assess(
     timings["portrait_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    no_card_status, no_card_reasons = ("unknown", []) if cards else _no_card_status(img, engine, detailed.outlines)
+    no_card_status, no_card_reasons = ("unknown", []) if cards else _no_card_status(img, engine, detailed.outlines,
+                                                                                         detailed.unread)
     medium = rk.kind if rk is not None and rk.kind in ("photocopy", "screen") else "photo"
     # The cards' quads at full resolution, as reading.image_size (the decoder may have worked at a reduced scale)
     quads = [np.array(c.quad, np.float64) * np.array(detailed.decoded.to_full) for c in cards]

@@ -1,0 +1,108 @@
+"""An image with no ID card answers without reading the same lines twice (pipeline._find_cards, orient).
+
+Each rule here saves recognition on negatives (bank cards, documents, desks) without changing what is read on
+a card: the end-to-end tests hold that part."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+
+from idcard_ocr import pipeline
+from idcard_ocr.engine import Engine, Line
+from idcard_ocr.locate import iou, straighten
+from idcard_ocr.orient import hypotheses, key_kind, long_lines
+
+if TYPE_CHECKING:
+    from tools.synth import Sample
+
+Render = Callable[[int, str], "Sample"]
+
+
+@pytest.mark.parametrize("text", ["6235 0986 8027 8536", "6220176233536778", "6297 1702 0080 2392 314"])
+def test_a_bank_card_number_is_no_validity_line(text: str) -> None:
+    # (16 digits match the validity's digit pattern: 6235 09 86 802 7853)
+    assert key_kind(text) is None
+
+
+@pytest.mark.parametrize("text", ["2015.04.10-2035.04.10", "20150410-长期", "2015.04.102035.04.1O"])
+def test_a_validity_line_is_still_one(text: str) -> None:
+    assert key_kind(text) == "validity"
+
+
+class _Lines:
+    """An engine whose detector returns given lines and whose recognizer reads every crop as given."""
+
+    def __init__(self, quads: list[np.ndarray], text: str = "银行卡", conf: float = 0.98) -> None:
+        self.quads, self.text, self.conf = quads, text, conf
+        self.recognized = 0
+
+    def detect(self, img: np.ndarray, max_side: int = 960, box_thresh: float = 0.5) -> list[Line]:
+        return [Line(q.astype(np.float32), 0.9) for q in self.quads]
+
+    def recognize(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        self.recognized += len(crops)
+        return [(self.text, self.conf) for _ in crops]
+
+    def upside_down(self, crops: list[np.ndarray]) -> list[float]:
+        return [0.1 for _ in crops]
+
+
+def _line(x0: float, y0: float, length: float, height: float) -> np.ndarray:
+    return np.array([[x0, y0], [x0 + length, y0], [x0 + length, y0 + height], [x0, y0 + height]], np.float32)
+
+
+def test_lines_longer_than_any_key_line_are_a_pages_text() -> None:
+    # The number strip is ~13 times as long as high (~20 boxed with its label); a page's lines are longer.
+    number, title, paragraph = _line(10, 10, 260, 20), _line(10, 60, 100, 20), _line(10, 110, 600, 20)
+    got = long_lines(np.zeros((400, 700, 3), np.uint8), _Lines([paragraph, number, title]))  # type: ignore[arg-type]
+    assert [float(ln.quad[1, 0] - ln.quad[0, 0]) for ln in got] == [260.0, 100.0]
+
+
+def test_lines_read_clearly_with_no_key_line_are_not_read_upside_down() -> None:
+    card = np.full((540, 856, 3), 230, np.uint8)
+    quads = [_line(60, 80 + 60 * i, 400 - 30 * i, 30) for i in range(4)]
+    clear = _Lines(quads)
+    assert hypotheses(card, clear) == []  # type: ignore[arg-type]
+    unsure = _Lines(quads, conf=0.5)  # read upside down, perhaps: the other way up is tried too
+    assert hypotheses(card, unsure) == []  # type: ignore[arg-type]
+    assert clear.recognized == 3 and unsure.recognized == 6  # the three widest, once or both ways up
+
+
+def test_a_screens_moire_is_told_from_print(render: Render, detailed: Callable[[int, str], Any]) -> None:
+    # Only where a screen's moire can hide the lines is the grey copy detected again.
+    for condition, moire in (("screen", True), ("clean", False), ("photocopy", False)):
+        d = detailed(3, condition)
+        view = d.views[0]
+        card = straighten(d.decoded.pixels, np.array(view.card.quad, np.float32))
+        assert pipeline._moire(card) is moire, condition
+
+
+def test_a_bank_cards_lines_are_recognized_once(engine: Engine, render: Render,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its outline is read to no card, recognizing its widest lines; the key-line search over the whole image
+    # then skips those lines, and the card checks take the text already read to tell another card.
+    s = render(0, "neg_bank_card")
+    read_lines: list[np.ndarray] = []
+    searched: list[Line] = []
+    read_quad, place = pipeline.read_quad, pipeline.place_by_key_lines
+
+    def reading(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool = True,
+                seen: list[tuple[np.ndarray, str]] | None = None) -> Any:
+        got = read_quad(img, quad, eng, grey_retry, seen=seen)
+        read_lines.extend(q for q, _ in seen or [])
+        return got
+
+    def placing(img: np.ndarray, lines: list[Line], eng: Engine) -> list[np.ndarray]:
+        searched.extend(lines)
+        return place(img, lines, eng)
+
+    monkeypatch.setattr(pipeline, "read_quad", reading)
+    monkeypatch.setattr(pipeline, "place_by_key_lines", placing)
+    d = pipeline.read_detailed(s.image, engine=engine)
+    assert d.reading.side == "none" and read_lines
+    assert d.unread and any(t for _, t in d.unread)
+    assert not any(iou(ln.quad, q) > pipeline._SAME_LINE_IOU for ln in searched for q in read_lines)
