@@ -230,8 +230,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     quads: list[np.ndarray] = []
 
     fitness: list[Fitness] = []
-    failed: list[np.ndarray] = []  # quads read to no card
-    unread: list[tuple[np.ndarray, str]] = []  # those quads, with the text read in them
+    unread: list[tuple[np.ndarray, str]] = []  # quads read to no card, with the text read in them
     read_lines: list[np.ndarray] = []  # image quads of the lines read in them that are no key line
 
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
@@ -241,12 +240,11 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                 continue  # that card's quad is its outline: an overlapping one cannot do better
             if hit is None and quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
                 continue  # a second card (the other side on a copy) is the same size as the first
-            if any(iou(q, f) > _SAME_QUAD_IOU for f in failed):
+            if any(iou(q, f) > _SAME_QUAD_IOU for f, _ in unread):
                 continue  # this quad (an outline, then its card placed again by a key line) was read: nothing
             seen: list[tuple[np.ndarray, str]] = []
             got = read_quad(img, q, eng, seen=seen)
             if got is None:
-                failed.append(q)
                 unread.append((q, "".join(t for _, t in seen)))
                 read_lines.extend(lq for lq, t in seen if key_kind(t) is None)
                 continue
