@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idcard_ocr.address import correct, drop_label_tail
+from idcard_ocr.address import correct, correct_authority, drop_label_tail
 
 
 @pytest.mark.parametrize(("read", "truth"), [
@@ -50,3 +50,16 @@ def test_specks_inside_an_address_are_dust() -> None:
 ])
 def test_an_authority_loses_its_labels_tail(read: str, office: str) -> None:
     assert drop_label_tail(read) == office
+
+
+@pytest.mark.parametrize(("read", "office"), [
+    ("宿州市公安局埔桥分局", "宿州市公安局埇桥分局"),  # a rare character (埇) read as its look-alike
+    ("宿州市公安局埇桥分局", "宿州市公安局埇桥分局"),
+    ("北京市公安局朝阳分局", "北京市公安局朝阳分局"),  # a municipality's district
+    ("茂名市公安局高新分局", "茂名市公安局高新分局"),  # no county's office (高州 is one off, its last differs)
+    ("成都市公安局锦汪分局", "成都市公安局锦汪分局"),  # last character off: not put right
+    ("江阴市公安局", "江阴市公安局"),
+    ("某某市公安局埔桥分局", "某某市公安局埔桥分局"),  # a city not in the table
+])
+def test_an_offices_district_is_spelled_as_the_area_table(read: str, office: str) -> None:
+    assert correct_authority(read) == office

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import normalize as nz
 from .address import correct as correct_address
-from .address import drop_label_tail
+from .address import correct_authority, drop_label_tail
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, province_prefixes, repair
@@ -711,14 +711,14 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         key, rest = split_label(auth, BACK_LABELS, at_line_start=True)
         auth = rest.strip(nz.SPECKS) if key == "authority" else auth
     if auth:
-        f["authority"] = _field(auth_row.pieces, drop_label_tail(nz.normalize_authority(auth)))  # type: ignore[union-attr]
+        f["authority"] = _field(auth_row.pieces, _office(auth))  # type: ignore[union-attr]
     elif auth_row is not None and auth_row.labels and card is not None and eng is not None:
         # The label alone: its value merged into a note's strokes across the card, or too faint to box.
         b = auth_row.labels[0][1].box
         h = b.y1 - b.y0
         got = _probe(card, _layout_box(b.x1 + 0.5, b.y0 - 0.15 * h, CARD_W_MM - 2.0, b.y1 + 0.15 * h), eng)
         if got is not None and got.conf >= 0.8 and _AUTHORITY.search(got.text):
-            f["authority"] = _field([got], nz.normalize_authority(got.text[: got.text.rfind("局") + 1 or None]))
+            f["authority"] = _field([got], _office(got.text[: got.text.rfind("局") + 1 or None]))
     if vfrom:
         f["valid_from"] = _field(val_row.pieces, vfrom)  # type: ignore[union-attr]
     if vto:
@@ -726,6 +726,11 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
     if not f or (not vfrom and "authority" not in f):
         return None  # a title alone: a page quoting 中华人民共和国, not a card's back
     return out
+
+
+def _office(text: str) -> str:
+    """The issuing office as read, put right: its last 局, a label's tail boxed with it, its district's name."""
+    return correct_authority(drop_label_tail(nz.normalize_authority(text)))
 
 
 def warp_quad_back(quad_canon: np.ndarray, h_inv: np.ndarray, flipped: bool) -> np.ndarray:
