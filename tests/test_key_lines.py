@@ -53,3 +53,26 @@ def test_a_lines_placed_card_has_one_of_the_areas_the_skip_rule_expects(engine: 
             area = cv2.contourArea(quads[0].astype(np.float32))
             assert min(abs(a / area - 1) for a in placed_card_areas(ln.quad)) < 0.01
     assert placed >= 1
+
+
+
+def test_a_front_read_with_its_top_cut_off_is_read_again_grown(engine: Engine,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # A key line places a card through our layout: on a card printed off it (bench.run's layout-varied set,
+    # sample 102: rows moved, text scaled) and seen in perspective, the quad came out too small, its top
+    # cutting off the name row, and the refit found too few anchors to correct it. The sex row then sits far
+    # above any place print puts it: the card is read again in a quad grown upward.
+    from tools.synth import make_sample
+
+    s = make_sample(20261126 * 100_003 + 102, "perspective", layout="varied")
+    grown: list[float] = []
+    top_cut = pipeline._top_cut_mm
+
+    def measured(ct: Any) -> float:
+        grown.append(top_cut(ct))
+        return grown[-1]
+
+    monkeypatch.setattr(pipeline, "_top_cut_mm", measured)
+    got = pipeline.read(s.image, engine=engine)
+    assert any(g > 0 for g in grown)
+    assert got.side == "front" and {k: f.value for k, f in got.fields.items()} == s.truth.fields

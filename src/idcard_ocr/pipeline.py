@@ -17,7 +17,7 @@ from .decode import WORK_SIDE, Decoded, decode_with_meta
 from .engine import Engine, Line, get_engine
 from .fields import CardText, cut_fields, read_side, warp_quad_back
 from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
-from .layout import CANON_H, CANON_W, GREEN_A, PX_PER_MM, REFIT_TOLERANCE_MM
+from .layout import CANON_H, CANON_W, FRONT_ANCHORS, GREEN_A, PX_PER_MM, REFIT_TOLERANCE_MM
 from .locate import (
     card_shaped,
     homography,
@@ -48,6 +48,8 @@ _SCALE = (0.8, 1.25)
 _MIN_RANKED = 4  # anchors a fit needs before its distance from the layout can rank it
 _SAME_QUAD_IOU = 0.9  # a candidate this close to a quad already read to no card would read the same
 _SAME_LINE_IOU = 0.5  # a line this close to one already recognized as no key line (in a quad read to no card)
+_PRINT_TOLERANCE_MM = 4.0  # how far a printed row may sit from our layout's place
+_GROW_MARGIN_MM = 8.0  # a quad grown to take in a cut-off row takes this much more (a name row is ~5 mm high)
 _SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
 
 
@@ -206,6 +208,26 @@ def _better(a: Fitness, b: Fitness) -> bool:
     return a > b
 
 
+def _top_cut_mm(ct: CardText) -> float:
+    """How far above the quad's top a front's name row lies (0: not cut), when the name is missing and the
+    first row read sits higher than any print puts it (its layout place less the ±4 mm tolerance)."""
+    if ct.side != "front" or "name" in ct.fields:
+        return 0.0
+    for key in ("sex", "birth"):
+        if key in ct.fields:
+            cy = float(ct.fields[key].quad[:, 1].mean()) / PX_PER_MM
+            return max(0.0, FRONT_ANCHORS[f"{key}_cy"] - _PRINT_TOLERANCE_MM - cy)
+    return 0.0
+
+
+def _grown(quad: np.ndarray, mm: float, flipped: bool) -> np.ndarray:
+    """The image quad of the card read in `quad`, grown by `mm` above its upright top."""
+    g = mm * PX_PER_MM
+    top, bottom = (0.0, CANON_H + g) if flipped else (-g, CANON_H)
+    rect = np.array([[0, top], [CANON_W, top], [CANON_W, bottom], [0, bottom]], np.float32).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(rect, np.linalg.inv(homography(quad))).reshape(4, 2)
+
+
 def _moire(card: np.ndarray, limit: float = 3.0) -> bool:
     """Colour varying at a few pixels' scale (mean |a*|+|b*| off its 3 px blur above ``limit``): a screen's
     moire. Printed cards, desks and paper measure at most ~2.4 on ../shared/external/dev, screens 3.7 and up
@@ -248,6 +270,11 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                 unread.append((q, "".join(t for _, t in seen)))
                 read_lines.extend(lq for lq, t in seen if key_kind(t) is None)
                 continue
+            if (short := _top_cut_mm(got[1])) > 0:
+                # The quad (placed from a key line, its scale off) cut the card's top: read it grown upward.
+                again = read_quad(img, _grown(got[0], short + _GROW_MARGIN_MM, got[1].flipped), eng)
+                if again is not None and again[1].side == got[1].side and _held(again[1]) > _held(got[1]):
+                    got = again
             entry = (_to_card(img.shape, *got[:3]), got[1])
             if hit is not None:
                 # Another outline of the same card (the card inside the screen showing it): the layout ranks.
