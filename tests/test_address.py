@@ -63,3 +63,14 @@ def test_an_authority_loses_its_labels_tail(read: str, office: str) -> None:
 ])
 def test_an_offices_district_is_spelled_as_the_area_table(read: str, office: str) -> None:
     assert correct_authority(read) == office
+
+
+@pytest.mark.parametrize(("area", "county"), [("370404", "峄城区"), ("370403", "薛城区"), ("", "峰城区"),
+                                               ("110101", "峰城区")])
+def test_the_numbers_area_breaks_a_tie_between_two_names_equally_near(area: str, county: str) -> None:
+    # 峰城区 is one character off 峄城区 and 薛城区 alike: the number's area code says which, if either.
+    assert correct("山东省枣庄市峰城区民西路228号", area) == f"山东省枣庄市{county}民西路228号"
+
+
+def test_a_name_read_exactly_is_kept_whatever_the_numbers_area() -> None:
+    assert correct("山东省枣庄市峄城区民西路228号", "370403") == "山东省枣庄市峄城区民西路228号"

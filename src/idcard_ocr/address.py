@@ -45,8 +45,11 @@ def _allowed(name: str, last: str) -> int:
     return 1 if len(name) == 3 and last == name[-1] else len(name) // 4
 
 
-def _snap(text: str, at: int, names: list[tuple[str, str]]) -> tuple[str, str] | None:
-    """The one (code, name) whose name text[at:] begins with, exactly or within one character in four."""
+def _snap(text: str, at: int, names: list[tuple[str, str]], area: str = "") -> tuple[str, str] | None:
+    """The one (code, name) whose name text[at:] begins with, exactly or within one character in four.
+
+    area: the holder's ID number's area code. Of two names equally near (峰城区: 峄城区 and 薛城区), the one
+    whose code it carries: most holders live where their number was given."""
     exact = [cn for cn in names if text.startswith(cn[1], at)]
     if exact:
         return max(exact, key=lambda cn: len(cn[1]))
@@ -55,19 +58,27 @@ def _snap(text: str, at: int, names: list[tuple[str, str]]) -> tuple[str, str] |
         n = len(name)
         if n >= 3 and len(text) - at >= n and _wrong(text[at:at + n], name) <= _allowed(name, text[at + n - 1]):
             near.setdefault(name, (code, name))
+    if len(near) > 1 and area:
+        near = {n: cn for n, cn in near.items() if area[:_level(cn[0])] == cn[0][:_level(cn[0])]}
     return next(iter(near.values())) if len(near) == 1 else None
 
 
-def correct(address: str) -> str:
-    """The address with its province, city and county names as the area table spells them."""
+def _level(code: str) -> int:
+    """The digits of an area code that name it: 2 for a province, 4 for a city, 6 for a county."""
+    return 2 if code.endswith("0000") else 4 if code.endswith("00") else 6
+
+
+def correct(address: str, area: str = "") -> str:
+    """The address with its province, city and county names as the area table spells them (area: the ID
+    number's first six digits, to break a tie between two names equally near)."""
     provinces, cities, counties = _tree()
-    prov = _snap(address, 0, provinces)
+    prov = _snap(address, 0, provinces, area)
     if prov is None:
         return address
     out, at, parent = prov[1], len(prov[1]), prov[0]
-    if (city := _snap(address, at, cities.get(parent, []))) is not None:
+    if (city := _snap(address, at, cities.get(parent, []), area)) is not None:
         out, at, parent = out + city[1], at + len(city[1]), city[0]
-    if (county := _snap(address, at, counties.get(parent, []))) is not None:
+    if (county := _snap(address, at, counties.get(parent, []), area)) is not None:
         out, at = out + county[1], at + len(county[1])
     return out + address[at:]
 

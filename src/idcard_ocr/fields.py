@@ -556,7 +556,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
                 if got and got.conf > 0.7 and re.search(r"[\d\u4e00-\u9fff]", got.text):  # not a lone mark
                     pieces.append(got)
                     lines.append(got.text)
-        addr = correct_address(nz.join_address(lines).strip(nz.SPECKS))
+        addr = correct_address(nz.join_address(lines).strip(nz.SPECKS), f["number"].value[:6] if "number" in f else "")
         if addr:
             f["address"] = _field(pieces, addr)
 
