@@ -9,7 +9,6 @@ as read.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from .idnumber import _areas
@@ -109,26 +108,3 @@ def drop_label_tail(authority: str) -> str:
             return authority[k:]
     return authority
 
-
-_OFFICE = re.compile(r"^(?P<city>.+?)公安局(?P<district>.{2,6}?)分局$")
-_SUFFIXES = "区县市旗"
-
-
-def correct_authority(authority: str) -> str:
-    """An office named "<city>公安局<district>分局" with the district as the area table spells it (宿州市公安局
-    埔桥分局 -> 埇桥分局): when the district is no county of that city as read, and exactly one county of the city
-    (its 区/县/市/旗 left off) has the same length, the same last character and at most one other different.
-    Offices named otherwise (开发区分局, a 派出所) and cities not in the table stay as read."""
-    m = _OFFICE.match(authority)
-    if m is None:
-        return authority
-    provinces, cities, counties = _tree()
-    city, district = m["city"], m["district"]
-    codes = [c for c, n in provinces if n == city] + [c for level in cities.values() for c, n in level if n == city]
-    if len(codes) != 1:
-        return authority
-    names = {n.rstrip(_SUFFIXES) if len(n) > 2 else n for _, n in counties.get(codes[0], [])}
-    if district in names:
-        return authority
-    near = [n for n in names if len(n) == len(district) and n[-1] == district[-1] and _wrong(n, district) == 1]
-    return f"{city}公安局{near[0]}分局" if len(near) == 1 else authority

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import normalize as nz
 from .address import correct as correct_address
-from .address import correct_authority, drop_label_tail
+from .address import drop_label_tail
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, province_prefixes, repair
@@ -729,8 +729,10 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
 
 
 def _office(text: str) -> str:
-    """The issuing office as read, put right: its last 局, a label's tail boxed with it, its district's name."""
-    return correct_authority(drop_label_tail(nz.normalize_authority(text)))
+    """The issuing office as read, put right: its last 局, a label's tail boxed with it. (Its district is not
+    snapped to the area table: offices keep a district's old name on cards issued before it was renamed, as
+    邢台市公安局桥西分局, now 信都区, one character off 临西县.)"""
+    return drop_label_tail(nz.normalize_authority(text))
 
 
 def warp_quad_back(quad_canon: np.ndarray, h_inv: np.ndarray, flipped: bool) -> np.ndarray:
