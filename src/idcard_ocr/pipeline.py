@@ -272,8 +272,11 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                 continue
             if (short := _top_cut_mm(got[1])) > 0:
                 # The quad (placed from a key line, its scale off) cut the card's top: read it grown upward.
+                # Kept only when it adds to the read and agrees with it on every field both hold.
                 again = read_quad(img, _grown(got[0], short + _GROW_MARGIN_MM, got[1].flipped), eng)
-                if again is not None and again[1].side == got[1].side and _held(again[1]) > _held(got[1]):
+                if again is not None and again[1].side == got[1].side and _held(again[1]) > _held(got[1]) \
+                        and all(again[1].fields[k].value == f.value for k, f in got[1].fields.items()
+                                if k in again[1].fields):
                     got = again
             entry = (_to_card(img.shape, *got[:3]), got[1])
             if hit is not None:
