@@ -643,7 +643,7 @@ def _address_rows(rows: list[_Row], column: float | None = None) -> list[_Row]:
             continue  # the 住址 label alone: its first line lost (a note over it), the next ones still read
         if not r.pieces or r.key not in (None, "address"):
             break
-        r = _Row(r.items, r.key, [p for i, p in enumerate(r.pieces) if i == 0 or not _scrawl(p)], r.labels)
+        r = _Row(r.items, r.key, [p for j, p in enumerate(r.pieces) if j == 0 or not _scrawl(p)], r.labels)
         if out:
             x0 = min(p.box.x0 for p in out[0].pieces)
             h = out[-1].pieces[0].box.y1 - out[-1].pieces[0].box.y0
