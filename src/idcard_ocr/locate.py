@@ -275,6 +275,56 @@ def outline_support(img: np.ndarray) -> Callable[[np.ndarray], float]:
     return lambda quad: _edge_support(quad.astype(np.float32) * s, edges)
 
 
+def _gradients(img: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The image at <= 1000 px (its scale) and its x and y Sobel gradients, lightly smoothed."""
+    h, w = img.shape[:2]
+    sc = min(1.0, 1000 / max(h, w))
+    gray = cv2.cvtColor(cv2.resize(img, (round(w * sc), round(h * sc))) if sc < 1 else img, cv2.COLOR_BGR2GRAY)
+    gray = cv2.GaussianBlur(gray, (3, 3), 0).astype(np.float32)
+    return sc, cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+
+
+def edges_held(img: np.ndarray) -> Callable[[np.ndarray], float]:
+    """A scorer of quads: the least, over its four sides, of the share of points along the side where one
+    straight edge runs along it (the gradient across the side strong, along it weak, one sign the whole side:
+    the card lighter or darker than what it lies on). A card's outline scores high on every side; a side run
+    through text (a page's rows, the card's own) scores low whatever the edge density there, as its strokes
+    turn both ways."""
+    sc, gx, gy = _gradients(img)
+    hh, ww = gx.shape
+
+    def score(quad: np.ndarray) -> float:
+        q = quad.astype(np.float64) * sc
+        centre = q.mean(axis=0)
+        reach = max(3, round(_HELD_REACH * float(np.linalg.norm(q[1] - q[0]))))
+        steps = np.arange(-reach, reach + 1)
+        shares = []
+        for i in range(4):
+            a, b = q[i], q[(i + 1) % 4]
+            t = (b - a) / max(np.linalg.norm(b - a), 1e-6)
+            n = np.array([t[1], -t[0]])
+            if np.dot((a + b) / 2 - centre, n) < 0:
+                n = -n  # outward
+            pts = a + (b - a) * _ALONG[:, None]  # (24, 2)
+            ray = pts[:, None, :] + steps[None, :, None] * n  # (24, k, 2)
+            x, y = np.round(ray[..., 0]).astype(int), np.round(ray[..., 1]).astype(int)
+            inside = (x.min(axis=1) >= 0) & (y.min(axis=1) >= 0) & (x.max(axis=1) < ww) & (y.max(axis=1) < hh)
+            x, y = np.clip(x, 0, ww - 1), np.clip(y, 0, hh - 1)
+            across = gx[y, x] * n[0] + gy[y, x] * n[1]
+            along = gx[y, x] * t[0] + gy[y, x] * t[1]
+            k = np.argmax(np.abs(across), axis=1)
+            g_n, g_t = across[np.arange(len(k)), k], along[np.arange(len(k)), k]
+            edge = inside & (np.abs(g_n) > _HELD_GRADIENT) & (np.abs(g_n) > 2.0 * np.abs(g_t))
+            shares.append(max(np.count_nonzero(edge & (g_n > 0)), np.count_nonzero(edge & (g_n < 0))) / len(k))
+        return float(min(shares))
+
+    return score
+
+
+_HELD_REACH = 0.025  # how far either side of a quad's side its edge may run, in card widths (~2 mm)
+_HELD_GRADIENT = 15.0  # Sobel response across a side that counts as an edge (as snap_to_edges)
+
+
 def snap_to_edges(img: np.ndarray, quad: np.ndarray, reach: float = 0.035) -> np.ndarray:
     """The quad with each side moved onto the card's own edge nearby, where that edge is visible.
 
@@ -282,11 +332,7 @@ def snap_to_edges(img: np.ndarray, quad: np.ndarray, reach: float = 0.035) -> np
     can swing at the far corner; the card's edge, searched a few percent of its width either side of
     each side (text stays further in), pins it. Sides with too little edge evidence stay as they were.
     """
-    h, w = img.shape[:2]
-    sc = min(1.0, 1000 / max(h, w))
-    gray = cv2.cvtColor(cv2.resize(img, (round(w * sc), round(h * sc))) if sc < 1 else img, cv2.COLOR_BGR2GRAY)
-    gray = cv2.GaussianBlur(gray, (3, 3), 0).astype(np.float32)
-    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+    sc, gx, gy = _gradients(img)
     q = quad.astype(np.float64) * sc
     d = max(3, int(reach * np.linalg.norm(q[1] - q[0])))
     centre = q.mean(axis=0)
@@ -302,7 +348,7 @@ def snap_to_edges(img: np.ndarray, quad: np.ndarray, reach: float = 0.035) -> np
         for u in np.linspace(0.12, 0.88, 25):
             ray = a + (b - a) * u + steps[:, None] * n
             x, y = np.round(ray[:, 0]).astype(int), np.round(ray[:, 1]).astype(int)
-            if x.min() < 0 or y.min() < 0 or x.max() >= gray.shape[1] or y.max() >= gray.shape[0]:
+            if x.min() < 0 or y.min() < 0 or x.max() >= gx.shape[1] or y.max() >= gx.shape[0]:
                 continue
             g = np.abs(gx[y, x] * n[0] + gy[y, x] * n[1])
             k = int(np.argmax(g))

@@ -20,6 +20,7 @@ from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
 from .layout import CANON_H, CANON_W, FRONT_ANCHORS, GREEN_A, PX_PER_MM, REFIT_TOLERANCE_MM
 from .locate import (
     card_shaped,
+    edges_held,
     homography,
     inside_fraction,
     iou,
@@ -50,6 +51,9 @@ _SAME_QUAD_IOU = 0.9  # a candidate this close to a quad already read to no card
 _SAME_LINE_IOU = 0.5  # a line this close to one already recognized as no key line (in a quad read to no card)
 _PRINT_TOLERANCE_MM = 4.0  # how far a printed row may sit from our layout's place
 _GROW_MARGIN_MM = 8.0  # a quad grown to take in a cut-off row takes this much more (a name row is ~5 mm high)
+# A quad with this much of each side on the card's edge (edges_held) is held by it; a refit of it this much
+# less held on its worst side leaves the edge.
+_HELD, _UNHELD = 0.7, 0.3
 _SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
 
 
@@ -114,6 +118,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
     seen: collects (image quad, text) of each line recognized while looking for the card's key lines.
     """
     support: Callable[[np.ndarray], float] | None = None
+    held: Callable[[np.ndarray], float] | None = None
     first = straighten(img, quad)
     lines = detect_lines(first, eng)
     read: list[tuple[int, str]] = []
@@ -146,6 +151,11 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
                 best_other = max(others, key=support)
                 if support(best_other) > score:
                     q2 = best_other
+            held = held or edges_held(img)
+            if held(q) >= _HELD and held(q2) <= held(q) - _UNHELD:
+                # The card's own edges run along every side of the quad and not of the refit: what the layout
+                # calls off is where this card was printed (within print tolerance), not where it lies.
+                break
             card = straighten(img, q2)
             # (Carrying the lines already found into the re-straightened card instead of detecting again read
             # the same fields on ../shared/external/dev, but their boxes, a little looser, flipped the glare
