@@ -7,7 +7,7 @@ import pytest
 
 from idcard_ocr import pipeline
 from idcard_ocr.engine import Engine
-from idcard_ocr.locate import edges_held
+from idcard_ocr.locate import Edges
 from tools.synth import make_sample
 
 
@@ -15,7 +15,7 @@ from tools.synth import make_sample
 def test_a_quad_off_the_card_is_less_held(seed: int, condition: str) -> None:
     s = make_sample(seed, condition)
     truth = np.array(s.truth.quads[0], np.float32)
-    held = edges_held(s.image)
+    held = Edges(s.image).held
     assert held(truth) >= 0.7
     mm = float(np.linalg.norm(truth[1] - truth[0])) / 85.6
     for shift in (-10, -5, 5, 10):  # the top side moved off the card's edge, up or down
@@ -31,7 +31,7 @@ def test_a_side_run_through_text_is_not_held() -> None:
     truth = np.array(s.truth.quads[0], np.float32)
     up = truth.copy()
     up[:2, 1] -= 10 * float(np.linalg.norm(truth[1] - truth[0])) / 85.6
-    assert edges_held(s.image)(up) < 0.4
+    assert Edges(s.image).held(up) < 0.4
 
 
 @pytest.mark.parametrize("seed", [3, 4])

@@ -275,103 +275,100 @@ def outline_support(img: np.ndarray) -> Callable[[np.ndarray], float]:
     return lambda quad: _edge_support(quad.astype(np.float32) * s, edges)
 
 
-def _gradients(img: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """The image at <= 1000 px (its scale) and its x and y Sobel gradients, lightly smoothed."""
-    h, w = img.shape[:2]
-    sc = min(1.0, 1000 / max(h, w))
-    gray = cv2.cvtColor(cv2.resize(img, (round(w * sc), round(h * sc))) if sc < 1 else img, cv2.COLOR_BGR2GRAY)
-    gray = cv2.GaussianBlur(gray, (3, 3), 0).astype(np.float32)
-    return sc, cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+class Edges:
+    """An image's gradients (at <= 1000 px, computed once) measured across a quad's sides: whether the card's
+    own edges run along them (held) and where (snap)."""
 
+    def __init__(self, img: np.ndarray) -> None:
+        h, w = img.shape[:2]
+        self.sc = min(1.0, 1000 / max(h, w))
+        gray = cv2.cvtColor(cv2.resize(img, (round(w * self.sc), round(h * self.sc))) if self.sc < 1 else img,
+                            cv2.COLOR_BGR2GRAY)
+        gray = cv2.GaussianBlur(gray, (3, 3), 0).astype(np.float32)
+        self.gx, self.gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
 
-def edges_held(img: np.ndarray) -> Callable[[np.ndarray], float]:
-    """A scorer of quads: the least, over its four sides, of the share of points along the side where one
-    straight edge runs along it (the gradient across the side strong, along it weak, one sign the whole side:
-    the card lighter or darker than what it lies on). A card's outline scores high on every side; a side run
-    through text (a page's rows, the card's own) scores low whatever the edge density there, as its strokes
-    turn both ways."""
-    sc, gx, gy = _gradients(img)
-    hh, ww = gx.shape
-
-    def score(quad: np.ndarray) -> float:
-        q = quad.astype(np.float64) * sc
-        centre = q.mean(axis=0)
-        reach = max(3, round(_HELD_REACH * float(np.linalg.norm(q[1] - q[0]))))
-        steps = np.arange(-reach, reach + 1)
-        shares = []
-        for i in range(4):
-            a, b = q[i], q[(i + 1) % 4]
-            t = (b - a) / max(np.linalg.norm(b - a), 1e-6)
-            n = np.array([t[1], -t[0]])
-            if np.dot((a + b) / 2 - centre, n) < 0:
-                n = -n  # outward
-            pts = a + (b - a) * _ALONG[:, None]  # (24, 2)
-            ray = pts[:, None, :] + steps[None, :, None] * n  # (24, k, 2)
-            x, y = np.round(ray[..., 0]).astype(int), np.round(ray[..., 1]).astype(int)
-            inside = (x.min(axis=1) >= 0) & (y.min(axis=1) >= 0) & (x.max(axis=1) < ww) & (y.max(axis=1) < hh)
-            x, y = np.clip(x, 0, ww - 1), np.clip(y, 0, hh - 1)
-            across = gx[y, x] * n[0] + gy[y, x] * n[1]
-            along = gx[y, x] * t[0] + gy[y, x] * t[1]
-            k = np.argmax(np.abs(across), axis=1)
-            g_n, g_t = across[np.arange(len(k)), k], along[np.arange(len(k)), k]
-            edge = inside & (np.abs(g_n) > _HELD_GRADIENT) & (np.abs(g_n) > 2.0 * np.abs(g_t))
-            shares.append(max(np.count_nonzero(edge & (g_n > 0)), np.count_nonzero(edge & (g_n < 0))) / len(k))
-        return float(min(shares))
-
-    return score
-
-
-_HELD_REACH = 0.025  # how far either side of a quad's side its edge may run, in card widths (~2 mm)
-_HELD_GRADIENT = 15.0  # Sobel response across a side that counts as an edge (as snap_to_edges)
-
-
-def snap_to_edges(img: np.ndarray, quad: np.ndarray, reach: float = 0.035) -> np.ndarray:
-    """The quad with each side moved onto the card's own edge nearby, where that edge is visible.
-
-    A quad put right by the layout anchors is exact along the label column and the number strip but
-    can swing at the far corner; the card's edge, searched a few percent of its width either side of
-    each side (text stays further in), pins it. Sides with too little edge evidence stay as they were.
-    """
-    sc, gx, gy = _gradients(img)
-    q = quad.astype(np.float64) * sc
-    d = max(3, int(reach * np.linalg.norm(q[1] - q[0])))
-    centre = q.mean(axis=0)
-    lines: list[tuple[np.ndarray, np.ndarray]] = []
-    for i in range(4):
+    def _across(self, q: np.ndarray, i: int, at: np.ndarray, reach: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rays across side i of q (scaled px) at fractions `at` of its length, `reach` px either way: their
+        points (m, k, 2), which lie wholly inside the image (m,), and the gradient across and along the side at
+        each point (m, k; across > 0: brighter outward)."""
         a, b = q[i], q[(i + 1) % 4]
         t = (b - a) / max(np.linalg.norm(b - a), 1e-6)
         n = np.array([t[1], -t[0]])
-        if np.dot((a + b) / 2 - centre, n) < 0:
+        if np.dot((a + b) / 2 - q.mean(axis=0), n) < 0:
             n = -n  # outward
-        steps = np.arange(-d, d + 1)
-        pts = []
-        for u in np.linspace(0.12, 0.88, 25):
-            ray = a + (b - a) * u + steps[:, None] * n
-            x, y = np.round(ray[:, 0]).astype(int), np.round(ray[:, 1]).astype(int)
-            if x.min() < 0 or y.min() < 0 or x.max() >= gx.shape[1] or y.max() >= gx.shape[0]:
+        steps = np.arange(-reach, reach + 1)
+        ray = (a + (b - a) * at[:, None])[:, None, :] + steps[None, :, None] * n
+        hh, ww = self.gx.shape
+        x, y = np.round(ray[..., 0]).astype(int), np.round(ray[..., 1]).astype(int)
+        inside = (x.min(axis=1) >= 0) & (y.min(axis=1) >= 0) & (x.max(axis=1) < ww) & (y.max(axis=1) < hh)
+        x, y = np.clip(x, 0, ww - 1), np.clip(y, 0, hh - 1)
+        gx, gy = self.gx[y, x], self.gy[y, x]
+        return ray, inside, gx * n[0] + gy * n[1], gx * t[0] + gy * t[1]
+
+    def held(self, quad: np.ndarray) -> float:
+        """The least, over the quad's four sides, of the share of points along the side where one straight edge
+        runs along it (the gradient across the side strong, along it weak, one sign the whole side: the card
+        lighter or darker than what it lies on). A card's outline scores high on every side; a side run through
+        text (a page's rows, the card's own) scores low whatever the edge density there: its strokes turn both
+        ways."""
+        q = quad.astype(np.float64) * self.sc
+        reach = max(3, round(_HELD_REACH * float(np.linalg.norm(q[1] - q[0]))))
+        shares = []
+        for i in range(4):
+            _, inside, across, along = self._across(q, i, _ALONG, reach)
+            k = np.argmax(np.abs(across), axis=1)
+            g_n, g_t = across[np.arange(len(k)), k], along[np.arange(len(k)), k]
+            edge = inside & (np.abs(g_n) > _EDGE_GRADIENT) & (np.abs(g_n) > 2.0 * np.abs(g_t))
+            shares.append(max(np.count_nonzero(edge & (g_n > 0)), np.count_nonzero(edge & (g_n < 0))) / len(k))
+        return float(min(shares))
+
+    def snap(self, quad: np.ndarray, reach: float = 0.035) -> np.ndarray:
+        """The quad with each side moved onto the card's own edge nearby, where that edge is visible.
+
+        A quad put right by the layout anchors is exact along the label column and the number strip but
+        can swing at the far corner; the card's edge, searched a few percent of its width either side of
+        each side (text stays further in), pins it. Sides with too little edge evidence stay as they were.
+        """
+        q = quad.astype(np.float64) * self.sc
+        d = max(3, int(reach * np.linalg.norm(q[1] - q[0])))
+        lines: list[tuple[np.ndarray, np.ndarray]] = []
+        for i in range(4):
+            ray, inside, across, _ = self._across(q, i, _SNAP_AT, d)
+            g = np.abs(across)
+            k = np.argmax(g, axis=1)
+            top = g[np.arange(len(k)), k]
+            edge = inside & (top > _EDGE_GRADIENT) & (top > 2.0 * np.median(g, axis=1))
+            pts = ray[np.arange(len(k)), k][edge]
+            if len(pts) < 8:  # edge not seen: keep the side where it was
+                a, b = q[i], q[(i + 1) % 4]
+                lines.append((a, (b - a) / max(np.linalg.norm(b - a), 1e-6)))
                 continue
-            g = np.abs(gx[y, x] * n[0] + gy[y, x] * n[1])
-            k = int(np.argmax(g))
-            if g[k] > 15 and g[k] > 2.0 * np.median(g):
-                pts.append(ray[k])
-        if len(pts) < 8:  # edge not seen: keep the side where it was
-            lines.append((a, (b - a) / max(np.linalg.norm(b - a), 1e-6)))
-            continue
-        vx, vy, x0, y0 = cv2.fitLine(np.array(pts, np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-        lines.append((np.array([x0, y0]), np.array([vx, vy])))
-    out = q.copy()
-    for i in range(4):  # corner i joins side i-1 and side i
-        (p1, v1), (p2, v2) = lines[i - 1], lines[i]
-        det = v1[0] * -v2[1] - v1[1] * -v2[0]
-        if abs(det) < 1e-6:
-            continue
-        r = p2 - p1
-        s1 = (r[0] * -v2[1] - r[1] * -v2[0]) / det
-        corner = p1 + s1 * v1
-        if np.linalg.norm(corner - q[i]) <= 2 * d:
-            out[i] = corner
-    out = (out / sc).astype(np.float32)
-    return out if card_shaped(out) else quad
+            vx, vy, x0, y0 = cv2.fitLine(pts.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+            lines.append((np.array([x0, y0]), np.array([vx, vy])))
+        out = q.copy()
+        for i in range(4):  # corner i joins side i-1 and side i
+            (p1, v1), (p2, v2) = lines[i - 1], lines[i]
+            det = v1[0] * -v2[1] - v1[1] * -v2[0]
+            if abs(det) < 1e-6:
+                continue
+            r = p2 - p1
+            s1 = (r[0] * -v2[1] - r[1] * -v2[0]) / det
+            corner = p1 + s1 * v1
+            if np.linalg.norm(corner - q[i]) <= 2 * d:
+                out[i] = corner
+        out = (out / self.sc).astype(np.float32)
+        return out if card_shaped(out) else quad
+
+
+_HELD_REACH = 0.025  # how far either side of a quad's side its edge may run (held), in card widths (~2 mm)
+_EDGE_GRADIENT = 15.0  # Sobel response across a side that counts as an edge
+_SNAP_AT = np.linspace(0.12, 0.88, 25)  # where along a side snap looks for the edge
+
+
+def snap_to_edges(img: np.ndarray, quad: np.ndarray, reach: float = 0.035) -> np.ndarray:
+    """Edges(img).snap(quad): for a caller with one quad to snap in an image."""
+    return Edges(img).snap(quad, reach)
 
 
 def outline_view(img: np.ndarray, quad: np.ndarray, outlines: list[np.ndarray] | None = None

@@ -19,8 +19,8 @@ from .fields import CardText, cut_fields, read_side, warp_quad_back
 from .idnumber import birth_of, checksum_ok, lookup_area, sex_of
 from .layout import CANON_H, CANON_W, FRONT_ANCHORS, GREEN_A, PX_PER_MM, REFIT_TOLERANCE_MM
 from .locate import (
+    Edges,
     card_shaped,
-    edges_held,
     homography,
     inside_fraction,
     iou,
@@ -51,7 +51,7 @@ _SAME_QUAD_IOU = 0.9  # a candidate this close to a quad already read to no card
 _SAME_LINE_IOU = 0.5  # a line this close to one already recognized as no key line (in a quad read to no card)
 _PRINT_TOLERANCE_MM = 4.0  # how far a printed row may sit from our layout's place
 _GROW_MARGIN_MM = 8.0  # a quad grown to take in a cut-off row takes this much more (a name row is ~5 mm high)
-# A quad with this much of each side on the card's edge (edges_held) is held by it; a refit of it this much
+# A quad with this much of each side on the card's edge (Edges.held) is held by it; a refit of it this much
 # less held on its worst side leaves the edge.
 _HELD, _UNHELD = 0.7, 0.3
 _SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
@@ -109,16 +109,17 @@ Fitness = tuple[int, float]  # (layout anchors seen, -their RMS distance in mm):
 
 
 def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool = True,
-              seen: list[tuple[np.ndarray, str]] | None = None
+              seen: list[tuple[np.ndarray, str]] | None = None, edges: Edges | None = None
               ) -> tuple[np.ndarray, CardText, np.ndarray, Fitness] | None:
     """Read the card under a candidate quad, re-straightening it onto the layout's anchors when off.
 
     Returns the quad the fields were read in, what was read, the card's outline snapped to its edges, and
     how well the layout fits there (to choose between nested outlines: a card and the screen showing it).
     seen: collects (image quad, text) of each line recognized while looking for the card's key lines.
+    edges: Edges(img), when the caller has it.
     """
     support: Callable[[np.ndarray], float] | None = None
-    held: Callable[[np.ndarray], float] | None = None
+    edges = edges or Edges(img)
     first = straighten(img, quad)
     lines = detect_lines(first, eng)
     read: list[tuple[int, str]] = []
@@ -130,7 +131,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
     if not hyps and len(lines) < 3 and grey_retry and img.ndim == 3 and _moire(first):
         # A screen's colour moire can hide every line from the detector; in grey its stripes mostly cancel.
         grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-        return read_quad(grey, quad, eng, grey_retry=False, seen=seen)
+        return read_quad(grey, quad, eng, grey_retry=False, seen=seen, edges=edges)
     for h in hyps:
         best = (quad, None, h.boxes, h.fit, h.known)  # quad, its canonical image (None: not made), lines, fit, texts
         for _ in range(3):
@@ -141,7 +142,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
             q2 = _corrected_quad(q, f.transform)
             # Other readings of where the card is: the perspective fit, and the affine one snapped to the
             # card's own edges. The card's edges decide, with a margin in favour of the plain fit.
-            others = [snap_to_edges(img, q2)]
+            others = [edges.snap(q2)]
             if f.perspective is not None:
                 others.append(_corrected_quad(q, f.perspective))
             others = [o for o in others if card_shaped(o) and not np.allclose(o, q2, atol=2.0)]
@@ -151,8 +152,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
                 best_other = max(others, key=support)
                 if support(best_other) > score:
                     q2 = best_other
-            held = held or edges_held(img)
-            if held(q) >= _HELD and held(q2) <= held(q) - _UNHELD:
+            if edges.held(q) >= _HELD and edges.held(q2) <= edges.held(q) - _UNHELD:
                 # The card's own edges run along every side of the quad and not of the refit: what the layout
                 # calls off is where this card was printed (within print tolerance), not where it lies.
                 break
@@ -182,7 +182,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
             ct = read_side(straighten(img, q) if card is None else card, h.side, h.flipped, boxes, eng, known)
             if ct is not None and (got is None or _held(ct) > _held(got[1])):
                 f = best[3] if q is best[0] else h.fit
-                got = (q, ct, snap_to_edges(img, q), (f.anchors, -f.residual_mm))
+                got = (q, ct, edges.snap(q), (f.anchors, -f.residual_mm))
             if got is not None and _held(got[1]) >= len(FRONT_FIELDS if h.side == "front" else BACK_FIELDS):
                 break
         if got is not None:
@@ -190,7 +190,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
     if hyps and {"number", "temp_title"} & set(hyps[0].keys) and _green(straighten(img, quad)):
         # A green card with a whole ID number or the temporary title that does not fit the resident layout: a
         # temporary card, read later by its labels (othertypes.py) once the checks have typed it.
-        return quad, CardText("front", hyps[0].flipped), snap_to_edges(img, quad), (0, -float("inf"))
+        return quad, CardText("front", hyps[0].flipped), edges.snap(quad), (0, -float("inf"))
     return None
 
 
@@ -264,6 +264,12 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     fitness: list[Fitness] = []
     unread: list[tuple[np.ndarray, str]] = []  # quads read to no card, with the text read in them
     read_lines: list[np.ndarray] = []  # image quads of the lines read in them that are no key line
+    made: list[Edges] = []
+
+    def edges() -> Edges:  # the image's Edges, made once, when a first quad is read
+        if not made:
+            made.append(Edges(img))
+        return made[0]
 
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
@@ -275,7 +281,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
             if any(iou(q, f) > _SAME_QUAD_IOU for f, _ in unread):
                 continue  # this quad (an outline, then its card placed again by a key line) was read: nothing
             seen: list[tuple[np.ndarray, str]] = []
-            got = read_quad(img, q, eng, seen=seen)
+            got = read_quad(img, q, eng, seen=seen, edges=edges())
             if got is None:
                 unread.append((q, "".join(t for _, t in seen)))
                 read_lines.extend(lq for lq, t in seen if key_kind(t) is None)
@@ -283,7 +289,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
             if (short := _top_cut_mm(got[1])) > 0:
                 # The quad (placed from a key line, its scale off) cut the card's top: read it grown upward.
                 # Kept only when it adds to the read and agrees with it on every field both hold.
-                again = read_quad(img, _grown(got[0], short + _GROW_MARGIN_MM, got[1].flipped), eng)
+                again = read_quad(img, _grown(got[0], short + _GROW_MARGIN_MM, got[1].flipped), eng, edges=edges())
                 if again is not None and again[1].side == got[1].side and _held(again[1]) > _held(got[1]) \
                         and all(again[1].fields[k].value == f.value for k, f in got[1].fields.items()
                                 if k in again[1].fields):
