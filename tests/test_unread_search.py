@@ -91,8 +91,8 @@ def test_a_bank_cards_lines_are_recognized_once(engine: Engine, render: Render,
     read_quad, place = pipeline.read_quad, pipeline.place_by_key_lines
 
     def reading(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool = True,
-                seen: list[tuple[np.ndarray, str]] | None = None) -> Any:
-        got = read_quad(img, quad, eng, grey_retry, seen=seen)
+                seen: list[tuple[np.ndarray, str]] | None = None, edges: Any = None) -> Any:
+        got = read_quad(img, quad, eng, grey_retry, seen=seen, edges=edges)
         read_lines.extend(q for q, _ in seen or [])
         return got
 

@@ -72,6 +72,7 @@ class Engine:
             threads = threads or self.choice.threads
         threads = threads or max_threads()
         from rapidocr import EngineType, RapidOCR  # heavy import, only when an engine is made
+        from rapidocr.ch_ppocr_det.utils import DetPreProcess
 
         n = threads
         self.backend = backend
@@ -99,6 +100,8 @@ class Engine:
         self._det = self.ocr._load_det_model()
         self._cls = self.ocr._load_cls_model()
         self._rec = self.ocr._load_rec_model()
+        det = self._det
+        det.get_preprocess = lambda: _in_float32(DetPreProcess(det.limit_side_len, det.limit_type, det.mean, det.std))
         self.bucketed = bucketed
         self.warmed = False  # every input bucket run once (warm_up_engine)
         if not bucketed:
@@ -205,6 +208,16 @@ def rec_width(w: int) -> int:
         if w <= width:
             return width
     return REC_WIDE
+
+
+def _in_float32(op: Any) -> Any:
+    """A rapidocr detector pre-processing op normalising in float32: its mean and std are float64 arrays, which
+    turned each detection's normalisation (a canvas of up to 960 px, 3 channels) into float64 arithmetic, ~5 ms
+    a call. The same values to float32 rounding."""
+    scale = (op.scale / op.std).astype(np.float32)
+    shift = (op.mean / op.std).astype(np.float32)
+    op.normalize = lambda img: img.astype(np.float32) * scale - shift
+    return op
 
 
 class _PaddedDet:
