@@ -26,6 +26,7 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IDCARD_OCR_BACKEND", raising=False)
     monkeypatch.setenv("IDCARD_OCR_THREADS", "2")
     monkeypatch.setattr(runtime, "available", lambda: ["onnxruntime", "openvino"])
+    monkeypatch.setattr(runtime, "machine_busy", lambda: False)
 
 
 def test_the_faster_runtime_wins_and_ties_go_to_onnxruntime() -> None:
@@ -92,4 +93,20 @@ def test_a_broken_cache_file_is_measured_over(tmp_path: Path) -> None:
     cache.write_text("{not json")
     t = Timer({("onnxruntime", 2): 300.0, ("openvino", 2): 200.0, ("openvino", 1): 400.0})
     assert runtime.choose(measure=t, cache=cache).backend == "openvino"
+    assert runtime.choose(measure=Timer({}), cache=cache).source == "cached"
+
+
+def test_a_choice_measured_on_a_busy_machine_is_measured_again_when_quiet(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "runtime.json"
+    monkeypatch.setattr(runtime, "machine_busy", lambda: True)
+    # Timed under load, the second thread looks like no help.
+    busy = runtime.choose(measure=Timer({("onnxruntime", 2): 2600.0, ("openvino", 2): 7300.0,
+                                         ("onnxruntime", 1): 2300.0}), cache=cache)
+    assert (busy.threads, busy.busy) == (1, True) and "busy" in busy.reason
+    assert runtime.choose(measure=Timer({}), cache=cache).threads == 1  # still busy: the cached choice serves
+    monkeypatch.setattr(runtime, "machine_busy", lambda: False)
+    quiet = runtime.choose(measure=Timer({("onnxruntime", 2): 300.0, ("openvino", 2): 450.0,
+                                          ("onnxruntime", 1): 500.0}), cache=cache)
+    assert (quiet.threads, quiet.busy, quiet.source) == (2, False, "measured")
     assert runtime.choose(measure=Timer({}), cache=cache).source == "cached"

@@ -38,6 +38,7 @@ class Choice:
     backend_ms: dict[str, float] = field(default_factory=dict)  # ms per sample read, each runtime
     thread_ms: dict[str, float] = field(default_factory=dict)  # ms per sample read by thread count
     measured_at: str | None = None
+    busy: bool = False  # measured while other work loaded the machine: measured again once it is quiet
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -122,14 +123,12 @@ def choose(measure: Measure | None = None, refresh: bool = False, cache: Path | 
     path = cache or cache_path()
     key = fingerprint(backends, cap)
     if not refresh:
-        hit = _load(path).get(key)
+        hit = _usable(_load(path).get(key))
         if hit is not None:
-            c = Choice(**hit)
-            c.source = "forced" if forced else "cached"
-            return c
+            return Choice(**{**hit, "source": "forced" if forced else "cached"})
     with _locked(path):
         if not refresh:  # another worker may have measured while this one waited
-            hit = _load(path).get(key)
+            hit = _usable(_load(path).get(key))
             if hit is not None:
                 return Choice(**{**hit, "source": "forced" if forced else "cached"})
         c = _measure(backends, cap, measure or sample_read_ms, forced is not None)
@@ -137,7 +136,24 @@ def choose(measure: Measure | None = None, refresh: bool = False, cache: Path | 
     return c
 
 
+def _usable(hit: dict[str, object] | None) -> dict[str, object] | None:
+    """A cached choice, unless it was measured on a busy machine and this one is quiet now: then it is measured
+    again. (Timed under load, two threads looked slower than one, and a cache made so kept one thread.)"""
+    if hit is None or (hit.get("busy") and not machine_busy()):
+        return None
+    return hit
+
+
+def machine_busy() -> bool:
+    """Other work loads the machine: a 1-minute load average above half its cores."""
+    try:
+        return os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1)
+    except OSError:  # not on this platform: taken as quiet
+        return False
+
+
 def _measure(backends: list[str], cap: int, measure: Measure, forced: bool) -> Choice:
+    busy = machine_busy()
     backend_ms = {b: measure(b, cap) for b in backends}
     if forced:
         backend, reason, source = backends[0], "forced by IDCARD_OCR_BACKEND", "forced"
@@ -152,9 +168,11 @@ def _measure(backends: list[str], cap: int, measure: Measure, forced: bool) -> C
     if cap > 1:
         reason += f"; {threads} of up to {cap} threads (" + ", ".join(
             f"{n}: {thread_ms[n]:.0f} ms" for n in sorted(thread_ms)) + ")"
+    if busy:
+        reason += "; measured on a busy machine: measured again at a start when it is quiet"
     return Choice(backend, threads, source, reason, {b: round(v, 1) for b, v in backend_ms.items()},
                   {str(n): round(v, 1) for n, v in sorted(thread_ms.items())},
-                  time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                  time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), busy)
 
 
 def sample_read_ms(backend: str, threads: int) -> float:
@@ -179,7 +197,7 @@ def cached() -> Choice | None:
     """The choice this machine would use without measuring: forced, or cached; None if not measured yet."""
     forced = forced_backend()
     backends = [forced] if forced else available()
-    hit = _load(cache_path()).get(fingerprint(backends, max_threads()))
+    hit = _usable(_load(cache_path()).get(fingerprint(backends, max_threads())))
     if hit is not None:
         return Choice(**{**hit, "source": "forced" if forced else "cached"})
     return None
