@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idcard_ocr.address import correct, drop_label_tail
+from idcard_ocr.address import correct, drop_label_tail, mend_office, office_known
 
 
 @pytest.mark.parametrize(("read", "truth"), [
@@ -70,3 +70,45 @@ def test_an_office_keeps_a_renamed_districts_old_name() -> None:
 
     assert _office("邢台市公安局桥西分局") == "邢台市公安局桥西分局"
     assert _office("关个旧市公安局") == "个旧市公安局"  # (its label's tail is still dropped)
+
+
+Read = list[tuple[str, list[tuple[str, float]]]]
+
+
+def _read(text: str, doubts: dict[int, list[tuple[str, float]]] | None = None) -> Read:
+    """A recognizer's read of `text`: every character sure, but at the places in `doubts` (its alternatives)."""
+    doubts = doubts or {}
+    return [(ch, [(ch, 1.0 - sum(p for _, p in doubts.get(i, []))), *doubts.get(i, [])]) for i, ch in enumerate(text)]
+
+
+@pytest.mark.parametrize(("office", "known"), [
+    ("宿州市公安局埇桥分局", True), ("宿州市公安局埔桥分局", False), ("北京市公安局东城分局", True),
+    ("秦皇岛市公安局山海关分局", True), ("青龙满族自治县公安局", True), ("个旧市公安局", True),
+    ("邢台市公安局桥西分局", False), ("某某公司", None)])
+def test_an_offices_names_are_looked_up(office: str, known: bool | None) -> None:
+    assert office_known(office) is known
+
+
+def test_a_look_alike_the_recognizer_also_read_mends_an_office() -> None:
+    read = "签发机关宿州市公安局埔桥分局"
+    assert mend_office("宿州市公安局埔桥分局", _read(read, {10: [("埇", 0.2), ("场", 0.02)]})) == "宿州市公安局埇桥分局"
+    # too unlikely a reading, or none: as read
+    assert mend_office("宿州市公安局埔桥分局", _read(read, {10: [("埇", 0.01)]})) == "宿州市公安局埔桥分局"
+    # a renamed district the recognizer never doubted keeps its old name, whatever the table now holds
+    assert mend_office("邢台市公安局桥西分局", _read("邢台市公安局桥西分局")) == "邢台市公安局桥西分局"
+
+
+def test_two_mends_are_no_mend() -> None:
+    # 峰 read beside both 峄 and 薛: 枣庄 has a 峄城区 and a 薛城区, and nothing tells them apart
+    office = "枣庄市公安局峰城分局"
+    assert mend_office(office, _read(office, {6: [("峄", 0.2), ("薛", 0.1)]})) == office
+    assert mend_office(office, _read(office, {6: [("峄", 0.2)]})) == "枣庄市公安局峄城分局"
+
+
+def test_the_recognizers_alternatives_break_a_tie_before_the_numbers_area() -> None:
+    # 峰城区 is one character from 峄城区 and 薛城区; the recognizer read 峄 beside 峰, the number says 薛城
+    read = _read("山东省枣庄市峰城区民西路228号", {6: [("峄", 0.15)]})
+    assert correct("山东省枣庄市峰城区民西路228号", "370403", lambda: read) == "山东省枣庄市峄城区民西路228号"
+    # no such reading: the number's area decides, as before
+    assert correct("山东省枣庄市峰城区民西路228号", "370403", lambda: _read("山东省枣庄市峰城区民西路228号")) \
+        == "山东省枣庄市薛城区民西路228号"

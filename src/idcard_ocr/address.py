@@ -9,11 +9,14 @@ as read.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from .idnumber import _areas
 
 Level = dict[str, list[tuple[str, str]]]  # parent code -> (code, name) of its children
+Alternates = list[tuple[str, list[tuple[str, float]]]]  # a line's characters, each with its readings there
 
 
 @lru_cache(maxsize=1)
@@ -44,11 +47,13 @@ def _allowed(name: str, last: str) -> int:
     return 1 if len(name) == 3 and last == name[-1] else len(name) // 4
 
 
-def _snap(text: str, at: int, names: list[tuple[str, str]], area: str = "") -> tuple[str, str] | None:
+def _snap(text: str, at: int, names: list[tuple[str, str]], area: str = "",
+          read: Callable[[], Alternates] | None = None) -> tuple[str, str] | None:
     """The one (code, name) whose name text[at:] begins with, exactly or within one character in four.
 
-    area: the holder's ID number's area code. Of two names equally near (峰城区: 峄城区 and 薛城区), the one
-    whose code it carries: most holders live where their number was given."""
+    Of two names equally near (峰城区: 峄城区 and 薛城区), the one the recognizer also read there (read: its
+    characters with their alternatives, Engine.read_alternates), else the one whose code the holder's ID number
+    carries (area: most holders live where their number was given)."""
     exact = [cn for cn in names if text.startswith(cn[1], at)]
     if exact:
         return max(exact, key=lambda cn: len(cn[1]))
@@ -57,9 +62,20 @@ def _snap(text: str, at: int, names: list[tuple[str, str]], area: str = "") -> t
         n = len(name)
         if n >= 3 and len(text) - at >= n and _wrong(text[at:at + n], name) <= _allowed(name, text[at + n - 1]):
             near.setdefault(name, (code, name))
+    if len(near) > 1 and read is not None:
+        near = {n: cn for n, cn in near.items() if _seen(n, text[at:at + len(n)], read())} or near
     if len(near) > 1 and area:
         near = {n: cn for n, cn in near.items() if area[:_level(cn[0])] == cn[0][:_level(cn[0])]}
     return next(iter(near.values())) if len(near) == 1 else None
+
+
+def _seen(name: str, text: str, read: Alternates) -> bool:
+    """The recognizer also read `name` where it read `text` (as long): each character that differs was among
+    its readings there."""
+    chars = "".join(ch for ch, _ in read)
+    at = chars.find(text)
+    return at >= 0 and all(a == b or any(alt == a and p >= _ALTERNATE_MIN for alt, p in read[at + j][1])
+                           for j, (a, b) in enumerate(zip(name, text)))
 
 
 def _level(code: str) -> int:
@@ -67,17 +83,18 @@ def _level(code: str) -> int:
     return 2 if code.endswith("0000") else 4 if code.endswith("00") else 6
 
 
-def correct(address: str, area: str = "") -> str:
-    """The address with its province, city and county names as the area table spells them (area: the ID
-    number's first six digits, to break a tie between two names equally near)."""
+def correct(address: str, area: str = "", read: Callable[[], Alternates] | None = None) -> str:
+    """The address with its province, city and county names as the area table spells them (to break a tie
+    between two names equally near: read, the recognizer's alternatives; area, the ID number's first six
+    digits)."""
     provinces, cities, counties = _tree()
-    prov = _snap(address, 0, provinces, area)
+    prov = _snap(address, 0, provinces, area, read)
     if prov is None:
         return address
     out, at, parent = prov[1], len(prov[1]), prov[0]
-    if (city := _snap(address, at, cities.get(parent, []), area)) is not None:
+    if (city := _snap(address, at, cities.get(parent, []), area, read)) is not None:
         out, at, parent = out + city[1], at + len(city[1]), city[0]
-    if (county := _snap(address, at, counties.get(parent, []), area)) is not None:
+    if (county := _snap(address, at, counties.get(parent, []), area, read)) is not None:
         out, at = out + county[1], at + len(county[1])
     return out + address[at:]
 
@@ -108,3 +125,43 @@ def drop_label_tail(authority: str) -> str:
             return authority[k:]
     return authority
 
+
+
+_OFFICE = re.compile(r"(?P<place>.+?)公安局(?:(?P<branch>.+?)分局)?")
+_ALTERNATE_MIN = 0.05  # a reading the recognizer gave at least this probability at a place: a look-alike's
+
+
+def office_known(office: str) -> bool | None:
+    """Whether the area table knows the office's names: the place before 公安局 (a province-level city, a city
+    or a county), and a branch's district under it (东城分局: 东城区). None when the text is no such office."""
+    m = _OFFICE.fullmatch(office)
+    if m is None:
+        return None
+    provinces, cities, counties = _tree()
+    place, branch = m["place"], m["branch"]
+    codes = [c for level in ([provinces], cities.values(), counties.values()) for names in level
+             for c, n in names if n == place]
+    if not codes:
+        return False
+    if branch is None:
+        return True
+    return any(n == branch or (len(n) > 2 and n[:-1] == branch) for c in codes for _, n in counties.get(c, []))
+
+
+def mend_office(office: str, read: list[tuple[str, list[tuple[str, float]]]]) -> str:
+    """The office with one look-alike put right: when the table does not know a name in it, and exactly one
+    character the recognizer also read there (埇 beside 埔, probability >= 5 %) makes every name known
+    (宿州市公安局埔桥分局 -> 埇桥). `read`: the recognizer's characters of a line holding the office, with their
+    alternatives (Engine.read_alternates). A name the recognizer never doubted stays as read: offices keep a
+    renamed district's old name (邢台市公安局桥西分局, now 信都区)."""
+    if office_known(office) is not False:
+        return office
+    text = "".join(ch for ch, _ in read)
+    at = text.find(office)
+    if at < 0:
+        return office
+    mended = {office[:i] + alt + office[i + 1:]
+              for i, (ch, alts) in enumerate(read[at:at + len(office)])
+              for alt, p in alts if alt != ch and p >= _ALTERNATE_MIN}
+    known = [m for m in mended if office_known(m)]
+    return known[0] if len(known) == 1 else office

@@ -142,6 +142,37 @@ class Engine:
         out = self._rec(TextRecInput(img=crops))
         return [(t, float(s)) for t, s in zip(out.txts, out.scores)]
 
+    def read_alternates(self, crop: np.ndarray, top: int = 4) -> list[tuple[str, list[tuple[str, float]]]]:
+        """Each character the recognizer reads in one upright line crop, with its likeliest readings at that place
+        (the character itself first, then others by probability): a look-alike's other reading, 埇 beside 埔,
+        for a name table to choose from."""
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        decode = self._rec.postprocess_op
+        seen: list[np.ndarray] = []
+
+        def keep(preds: np.ndarray, *a: Any, **k: Any) -> Any:
+            seen.append(np.array(preds))
+            return decode(preds, *a, **k)
+
+        self._rec.postprocess_op = keep
+        try:
+            self._rec(TextRecInput(img=[crop]))
+        finally:
+            self._rec.postprocess_op = decode
+        probs = seen[0][0]  # (time steps, classes)
+        best = probs.argmax(axis=1)
+        ignored = set(decode.get_ignored_tokens())
+        emitted = np.ones(len(best), bool)  # CTC: a class starting a run, not the blank
+        emitted[1:] = best[1:] != best[:-1]
+        emitted &= ~np.isin(best, list(ignored))
+        chars = decode.character
+        out = []
+        for t in np.flatnonzero(emitted):
+            order = [int(c) for c in np.argsort(probs[t])[::-1][: top + 1] if int(c) not in ignored][:top]
+            out.append((chars[best[t]], [(chars[c], float(probs[t, c])) for c in order]))
+        return out
+
     def upside_down(self, crops: list[np.ndarray]) -> list[float]:
         """Probability that each line crop is rotated 180 degrees."""
         if not crops:

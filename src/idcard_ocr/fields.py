@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 import cv2
 import numpy as np
 
 from . import normalize as nz
 from .address import correct as correct_address
-from .address import drop_label_tail
+from .address import drop_label_tail, mend_office, office_known
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, province_prefixes, repair
@@ -556,7 +557,14 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
                 if got and got.conf > 0.7 and re.search(r"[\d\u4e00-\u9fff]", got.text):  # not a lone mark
                     pieces.append(got)
                     lines.append(got.text)
-        addr = correct_address(nz.join_address(lines).strip(nz.SPECKS), f["number"].value[:6] if "number" in f else "")
+        first = addr_rows[0].pieces if addr_rows else []  # the line holding the province, city and county
+
+        @cache
+        def read() -> list[tuple[str, list[tuple[str, float]]]]:  # only when two names tie
+            return [r for p in first for r in eng.read_alternates(crop(card, p.box))]
+
+        addr = correct_address(nz.join_address(lines).strip(nz.SPECKS), f["number"].value[:6] if "number" in f else "",
+                               read)
         if addr:
             f["address"] = _field(pieces, addr)
 
@@ -711,7 +719,12 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         key, rest = split_label(auth, BACK_LABELS, at_line_start=True)
         auth = rest.strip(nz.SPECKS) if key == "authority" else auth
     if auth:
-        f["authority"] = _field(auth_row.pieces, _office(auth))  # type: ignore[union-attr]
+        office = _office(auth)
+        if card is not None and eng is not None and office_known(office) is False:
+            # A name the area table does not know: a look-alike the recognizer also read there may be it.
+            office = mend_office(office, [r for p in auth_row.pieces  # type: ignore[union-attr]
+                                          for r in eng.read_alternates(crop(card, p.box))])
+        f["authority"] = _field(auth_row.pieces, office)  # type: ignore[union-attr]
     elif auth_row is not None and auth_row.labels and card is not None and eng is not None:
         # The label alone: its value merged into a note's strokes across the card, or too faint to box.
         b = auth_row.labels[0][1].box
