@@ -194,12 +194,13 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
     return None
 
 
-def _is_outline(ct: CardText, f: Fitness) -> bool:
+def _is_outline(ct: CardText, f: Fitness, held: bool = False) -> bool:
     """The quad a card was read in is its outline, not the screen or page around it (nor a quad that took in
-    background): settled on the layout, or its key line as long as printed with the anchors not far off."""
+    background): settled on the layout, or its key line as long as printed with the anchors not far off or the
+    card's own edges along every side (held: a copy whose note hides most anchors)."""
     if _settled(f, ct.side):
         return True
-    return (ct.scale is None or _SCALE[0] < ct.scale < _SCALE[1]) and f[1] > -_LOST_MM
+    return (ct.scale is None or _SCALE[0] < ct.scale < _SCALE[1]) and (f[1] > -_LOST_MM or held)
 
 
 def _held(ct: CardText) -> float:
@@ -262,6 +263,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     quads: list[np.ndarray] = []
 
     fitness: list[Fitness] = []
+    held: list[bool] = []  # each card's outline held by its edges (Edges.held)
     unread: list[tuple[np.ndarray, str]] = []  # quads read to no card, with the text read in them
     read_lines: list[np.ndarray] = []  # image quads of the lines read in them that are no key line
     made: list[Edges] = []
@@ -271,10 +273,13 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
             made.append(Edges(img))
         return made[0]
 
+    def outline(i: int) -> bool:  # card i was read on its outline
+        return _is_outline(found[i][1], fitness[i], held[i])
+
     def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
         for q in cands:
             hit = next((i for i, o in enumerate(quads) if _overlaps(q, [o])), None)
-            if hit is not None and _is_outline(found[hit][1], fitness[hit]):
+            if hit is not None and outline(hit):
                 continue  # that card's quad is its outline: an overlapping one cannot do better
             if hit is None and quads and not 0.5 < cv2.contourArea(q) / cv2.contourArea(quads[0]) < 2.0:
                 continue  # a second card (the other side on a copy) is the same size as the first
@@ -299,10 +304,12 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                 # Another outline of the same card (the card inside the screen showing it): the layout ranks.
                 if _better(got[3], fitness[hit]) and got[1].side == found[hit][1].side:
                     quads[hit], found[hit], fitness[hit] = got[2], entry, got[3]
+                    held[hit] = edges().held(got[2]) >= _HELD
                 continue
             quads.append(got[2])
             found.append(entry)
             fitness.append(got[3])
+            held.append(edges().held(got[2]) >= _HELD)
             if len(found) >= 2:
                 return
 
@@ -325,14 +332,13 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
 
     def _on_found(ln: Line) -> bool:  # the line lies on a card read on its outline: it places that card again
         c = ln.quad.mean(axis=0)
-        return any(_is_outline(ct, f) and cv2.pointPolygonTest(q.astype(np.float32), (float(c[0]), float(c[1])),
-                                                               False) > 0
-                   for q, (_, ct), f in zip(quads, found, fitness))
+        return any(outline(i) and cv2.pointPolygonTest(q.astype(np.float32), (float(c[0]), float(c[1])), False) > 0
+                   for i, q in enumerate(quads))
 
     def _may_place(ln: Line) -> bool:
         # With every card found read on its outline, attempt() takes only a card of the first one's size (a line
         # too short or too long for any key line of such a card is background text: not worth recognizing).
-        if not quads or not all(_is_outline(ct, f) for (_, ct), f in zip(found, fitness)):
+        if not quads or not all(outline(i) for i in range(len(found))):
             return True
         first = cv2.contourArea(quads[0])
         return any(0.45 < a / max(first, 1.0) < 2.2 for a in placed_card_areas(ln.quad))
@@ -346,7 +352,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
         t = time.perf_counter()
         by_key_lines()
         timings["second_card_ms"] = (time.perf_counter() - t) * 1000
-    if not found or not all(_is_outline(ct, f) for (_, ct), f in zip(found, fitness)):
+    if not found or not all(outline(i) for i in range(len(found))):
         # No card, or one whose outline is not the card's (a screen around it): place cards by their key lines
         t = time.perf_counter()
         by_key_lines()
