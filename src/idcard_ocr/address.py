@@ -126,7 +126,6 @@ def drop_label_tail(authority: str) -> str:
     return authority
 
 
-
 _OFFICE = re.compile(r"(?P<place>.+?)公安局(?:(?P<branch>.+?)分局)?")
 _ALTERNATE_MIN = 0.05  # a reading the recognizer gave at least this probability at a place: a look-alike's
 
@@ -148,7 +147,7 @@ def office_known(office: str) -> bool | None:
     return any(n == branch or (len(n) > 2 and n[:-1] == branch) for c in codes for _, n in counties.get(c, []))
 
 
-def mend_office(office: str, read: list[tuple[str, list[tuple[str, float]]]]) -> str:
+def mend_office(office: str, read: Alternates) -> str:
     """The office with one look-alike put right: when the table does not know a name in it, and exactly one
     character the recognizer also read there (埇 beside 埔, probability >= 5 %) makes every name known
     (宿州市公安局埔桥分局 -> 埇桥). `read`: the recognizer's characters of a line holding the office, with their

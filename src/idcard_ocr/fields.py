@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from . import normalize as nz
+from .address import Alternates, drop_label_tail, mend_office, office_known
 from .address import correct as correct_address
-from .address import drop_label_tail, mend_office, office_known
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, province_prefixes, repair
@@ -560,7 +560,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
         first = addr_rows[0].pieces if addr_rows else []  # the line holding the province, city and county
 
         @cache
-        def read() -> list[tuple[str, list[tuple[str, float]]]]:  # only when two names tie
+        def read() -> Alternates:  # only when two names tie
             return [r for p in first for r in eng.read_alternates(crop(card, p.box))]
 
         addr = correct_address(nz.join_address(lines).strip(nz.SPECKS), f["number"].value[:6] if "number" in f else "",
