@@ -72,10 +72,14 @@ def _snap(text: str, at: int, names: list[tuple[str, str]], area: str = "",
 def _seen(name: str, text: str, read: Alternates) -> bool:
     """The recognizer also read `name` where it read `text` (as long): each character that differs was among
     its readings there."""
-    chars = "".join(ch for ch, _ in read)
-    at = chars.find(text)
+    at = _where(text, read)
     return at >= 0 and all(a == b or any(alt == a and p >= _ALTERNATE_MIN for alt, p in read[at + j][1])
                            for j, (a, b) in enumerate(zip(name, text)))
+
+
+def _where(text: str, read: Alternates) -> int:
+    """Where `text` starts in what the recognizer read (-1: not there)."""
+    return "".join(ch for ch, _ in read).find(text)
 
 
 def _level(code: str) -> int:
@@ -155,8 +159,7 @@ def mend_office(office: str, read: Alternates) -> str:
     renamed district's old name (邢台市公安局桥西分局, now 信都区)."""
     if office_known(office) is not False:
         return office
-    text = "".join(ch for ch, _ in read)
-    at = text.find(office)
+    at = _where(office, read)
     if at < 0:
         return office
     mended = {office[:i] + alt + office[i + 1:]

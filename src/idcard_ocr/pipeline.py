@@ -152,7 +152,7 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
                 best_other = max(others, key=support)
                 if support(best_other) > score:
                     q2 = best_other
-            if edges.held(q) >= _HELD and edges.held(q2) <= edges.held(q) - _UNHELD:
+            if (on_edges := edges.held(q)) >= _HELD and edges.held(q2) <= on_edges - _UNHELD:
                 # The card's own edges run along every side of the quad and not of the refit: what the layout
                 # calls off is where this card was printed (within print tolerance), not where it lies.
                 break
