@@ -140,10 +140,10 @@ def _steady(arrived: list[float]) -> float:
 def _choose_runtime(workers: int) -> None:
     """The runtime choice the workers will use (idcard_ocr.runtime: timed once per thread cap, then cached), made
     before any timed run: a first start measures it, 15-20 s that would fall inside the first run timed."""
-    from idcard_ocr.runtime import choose
+    from idcard_ocr.runtime import choose, threads_per_worker
 
     env = os.environ.get("IDCARD_OCR_THREADS")
-    os.environ["IDCARD_OCR_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))  # as the CLI sets it
+    os.environ["IDCARD_OCR_THREADS"] = str(threads_per_worker(workers))  # as the CLI sets it
     try:
         choose()
     finally:

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .records import expand, literal, read_file, reading_line
+from .runtime import threads_per_worker
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Read Chinese resident ID cards, offline.")
 _err = Console(stderr=True, soft_wrap=True)  # one line per error, however long
@@ -52,7 +53,7 @@ def read(
         task = progress.add_task("reading", total=len(files))
         if workers > 1:
             # each process has its own engine: share the cores among them rather than oversubscribe
-            os.environ.setdefault("IDCARD_OCR_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+            os.environ.setdefault("IDCARD_OCR_THREADS", str(threads_per_worker(workers)))
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 results: Iterator[dict[str, Any]] = pool.map(one, files)
                 failed += _emit(results, progress, task)

@@ -561,7 +561,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
 
         @cache
         def read() -> Alternates:  # only when two names tie
-            return [r for p in first for r in eng.read_alternates(crop(card, p.box))]
+            return _alternates(card, first, eng)
 
         addr = correct_address(nz.join_address(lines).strip(nz.SPECKS), f["number"].value[:6] if "number" in f else "",
                                read)
@@ -722,8 +722,7 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         office = _office(auth)
         if card is not None and eng is not None and office_known(office) is False:
             # A name the area table does not know: a look-alike the recognizer also read there may be it.
-            office = mend_office(office, [r for p in auth_row.pieces  # type: ignore[union-attr]
-                                          for r in eng.read_alternates(crop(card, p.box))])
+            office = mend_office(office, _alternates(card, auth_row.pieces, eng))  # type: ignore[union-attr]
         f["authority"] = _field(auth_row.pieces, office)  # type: ignore[union-attr]
     elif auth_row is not None and auth_row.labels and card is not None and eng is not None:
         # The label alone: its value merged into a note's strokes across the card, or too faint to box.
@@ -739,6 +738,11 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
     if not f or (not vfrom and "authority" not in f):
         return None  # a title alone: a page quoting 中华人民共和国, not a card's back
     return out
+
+
+def _alternates(card: np.ndarray, pieces: list[_Piece], eng: Engine) -> Alternates:
+    """The recognizer's characters of these pieces of a row, each with its other readings there."""
+    return [r for p in pieces for r in eng.read_alternates(crop(card, p.box))]
 
 
 def _office(text: str) -> str:

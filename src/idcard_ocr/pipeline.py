@@ -300,16 +300,17 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                                 if k in again[1].fields):
                     got = again
             entry = (_to_card(img.shape, *got[:3]), got[1])
+            on_edges = edges().held(got[2]) >= _HELD
             if hit is not None:
                 # Another outline of the same card (the card inside the screen showing it): the layout ranks.
                 if _better(got[3], fitness[hit]) and got[1].side == found[hit][1].side:
                     quads[hit], found[hit], fitness[hit] = got[2], entry, got[3]
-                    held[hit] = edges().held(got[2]) >= _HELD
+                    held[hit] = on_edges
                 continue
             quads.append(got[2])
             found.append(entry)
             fitness.append(got[3])
-            held.append(edges().held(got[2]) >= _HELD)
+            held.append(on_edges)
             if len(found) >= 2:
                 return
 

@@ -64,6 +64,12 @@ def max_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def threads_per_worker(workers: int) -> int:
+    """Inference threads for each of `workers` processes sharing this machine's cores (what IDCARD_OCR_THREADS
+    is set to for them): the cores shared out, at least one each."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def forced_backend() -> str | None:
     wanted = os.environ.get("IDCARD_OCR_BACKEND", "").strip().lower()
     if wanted and wanted not in BACKENDS:

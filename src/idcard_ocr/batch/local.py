@@ -9,6 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from .. import records
+from ..runtime import threads_per_worker
 
 
 def read_local(files: list[str], workers: int) -> Iterator[dict[str, Any]]:
@@ -18,7 +19,7 @@ def read_local(files: list[str], workers: int) -> Iterator[dict[str, Any]]:
             yield records.read_file(f)
         return
     # each process has its own engine: share the cores among them rather than oversubscribe (as `read` does)
-    os.environ.setdefault("IDCARD_OCR_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    os.environ.setdefault("IDCARD_OCR_THREADS", str(threads_per_worker(workers)))
     todo = iter(files)
     # Not plain fork: a process that has used OpenCV's thread pool (a caller that rendered or resized images first)
     # forks children that hang in their first cv2 call. A fork server is a fresh process: its children start clean.

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from idcard_ocr import engine
 from idcard_ocr.model import Reading
 from idcard_ocr.pipeline import read
+from idcard_ocr.runtime import threads_per_worker
 from idcard_ocr.server import memory, native, page
 from idcard_ocr.server.auth import KeyChecker
 from idcard_ocr.server.common import ctx_of
@@ -131,7 +132,7 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
     workers = workers or settings.effective_workers()
     os.environ[ENV_PREFIX + "WORKERS"] = str(workers)
     # onnxruntime threads per engine (read by idcard_ocr.engine): share the cores among the workers
-    os.environ.setdefault(ENV_PREFIX + "THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    os.environ.setdefault(ENV_PREFIX + "THREADS", str(threads_per_worker(workers)))
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)  # applied in every worker process
     log_config["loggers"]["idcard_ocr"] = {"handlers": ["default"], "level": log_level.upper()
                                            if log_level != "trace" else "DEBUG", "propagate": False}
