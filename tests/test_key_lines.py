@@ -76,3 +76,31 @@ def test_a_front_read_with_its_top_cut_off_is_read_again_grown(engine: Engine,
     got = pipeline.read(s.image, engine=engine)
     assert any(g > 0 for g in grown)
     assert got.side == "front" and {k: f.value for k, f in got.fields.items()} == s.truth.fields
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_a_card_read_in_the_screen_around_it_is_placed_by_the_key_lines_that_read_it(
+        engine: Engine, render: Render, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    # The screen's outline is found first and its read holds the card, off the layout by many mm: the key lines
+    # recognized in that read, mapped back into the image, place the card itself, with no full-image search.
+    from idcard_ocr.locate import iou
+
+    s = render(seed, "screen")
+    truth = np.array(s.truth.quads[0], np.float32)
+    read_in: list[float] = []
+    read_quad = pipeline.read_quad
+
+    def reading(img: np.ndarray, q: np.ndarray, *a: Any, **k: Any) -> Any:
+        read_in.append(iou(q, truth))
+        return read_quad(img, q, *a, **k)
+
+    def searching(*a: Any, **k: Any) -> Any:
+        raise AssertionError("the whole image searched for key lines")
+
+    monkeypatch.setattr(pipeline, "read_quad", reading)
+    monkeypatch.setattr(pipeline, "long_lines", searching)
+    d = pipeline.read_detailed(s.image, engine=engine, checks=False)
+    assert read_in[0] < 0.7  # the screen's outline first: this case is the one under test
+    assert d.reading.side == s.truth.side
+    assert {k: f.value for k, f in d.reading.fields.items()} == s.truth.fields
+    assert iou(np.array(d.reading.cards[0].quad, np.float32), truth) > 0.9

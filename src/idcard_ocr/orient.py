@@ -81,7 +81,7 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None,
                read: list[tuple[int, str]] | None = None) -> list[Hypothesis]:
     """The side/flip reading of a canonical card (empty when no key line reads).
 
-    read: collects (index in `lines`, text) of every line recognized, either way up."""
+    read: collects (index in `lines`, text, read upside down) of every line recognized, either way up."""
     lines = detect_lines(card, eng) if lines is None else lines
     if len(lines) < 2:
         return []
@@ -112,7 +112,7 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None,
             texts = eng.recognize(shown)
             known.update({id(boxes[i]): t for i, t in zip(chunk, texts)})
             if read is not None:
-                read.extend((i, t) for i, (t, _) in zip(chunk, texts))
+                read.extend((i, t, flipped) for i, (t, _) in zip(chunk, texts))
             sure = sure and all(c >= _SURE for _, c in texts)
             for i, (text, _) in zip(chunk, texts):
                 kind = key_kind(text)
@@ -198,15 +198,19 @@ def place_by_key_lines(img: np.ndarray, longs: list[Line], eng: Engine) -> list[
     crops, quads = zip(*(_line_crop(img, ln.quad) for ln in longs))
     flips = [p > 0.5 for p in eng.upside_down(list(crops))]
     shown = [np.ascontiguousarray(c[::-1, ::-1]) if f else c for c, f in zip(crops, flips)]
+    return place_known([(np.roll(q, 2, axis=0) if flipped else q, text)
+                        for (text, _), q, flipped in zip(eng.recognize(shown), quads, flips)])
+
+
+def place_known(lines: list[tuple[np.ndarray, str]]) -> list[np.ndarray]:
+    """The card quads that key lines already recognized place: (image quad from the text's start, corners
+    clockwise from its top-left, text), in their order; lines that are no key line place nothing."""
     out = []
-    for (text, _), q, flipped in zip(eng.recognize(shown), quads, flips):
+    for q, text in lines:
         kind = key_kind(text)
-        place = _KEY_PLACE.get(kind) if kind else None
-        place = place or (_PLACE_ONLY.get(kind) if kind else None)
+        place = (_KEY_PLACE.get(kind) or _PLACE_ONLY.get(kind)) if kind else None
         if place is None:
             continue
-        if flipped:
-            q = np.roll(q, 2, axis=0)
         left, right = (q[0] + q[3]) / 2, (q[1] + q[2]) / 2
         x0, x1, cy = place
         k = float(np.linalg.norm(right - left)) / (x1 - x0)

@@ -32,7 +32,7 @@ from .locate import (
     straighten,
 )
 from .model import BACK_FIELDS, FRONT_FIELDS, Card, Checks, Field, Reading
-from .orient import detect_lines, hypotheses, key_kind, long_lines, place_by_key_lines, placed_card_areas
+from .orient import detect_lines, hypotheses, key_kind, long_lines, place_by_key_lines, place_known, placed_card_areas
 from .othertypes import TYPE_FIELDS, read_labelled
 from .refine import fit
 from .region import read_region
@@ -115,19 +115,21 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
 
     Returns the quad the fields were read in, what was read, the card's outline snapped to its edges, and
     how well the layout fits there (to choose between nested outlines: a card and the screen showing it).
-    seen: collects (image quad, text) of each line recognized while looking for the card's key lines.
+    seen: collects (image quad from the text's start, text) of each line recognized while looking for the
+    card's key lines.
     edges: Edges(img), when the caller has it.
     """
     support: Callable[[np.ndarray], float] | None = None
     edges = edges or Edges(img)
     first = straighten(img, quad)
     lines = detect_lines(first, eng)
-    read: list[tuple[int, str]] = []
+    read: list[tuple[int, str, bool]] = []
     hyps = hypotheses(first, eng, lines, read)
     if seen is not None and read:
         back = np.linalg.inv(homography(quad))
-        seen.extend((cv2.perspectiveTransform(lines[i].quad.reshape(-1, 1, 2).astype(np.float32), back).reshape(4, 2),
-                     text) for i, text in read)
+        for i, text, flipped in read:
+            q = cv2.perspectiveTransform(lines[i].quad.reshape(-1, 1, 2).astype(np.float32), back).reshape(4, 2)
+            seen.append((np.roll(q, 2, axis=0) if flipped else q, text))  # from the text's start
     if not hyps and len(lines) < 3 and grey_retry and img.ndim == 3 and _moire(first):
         # A screen's colour moire can hide every line from the detector; in grey its stripes mostly cancel.
         grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
@@ -276,8 +278,10 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     def outline(i: int) -> bool:  # card i was read on its outline
         return _is_outline(found[i][1], fitness[i], held[i])
 
-    def attempt(cands: list[np.ndarray]) -> None:  # reads each new candidate; fills found and quads
-        for q in cands:
+    def attempt(cands: list[np.ndarray], placed_here: bool = False) -> None:  # reads each new candidate; fills
+        for q in cands:  # found and quads (placed_here: the candidates were placed by a card read just before)
+            if len(found) >= 2:
+                return
             hit = next((i for i, o in enumerate(quads) if _overlaps(q, [o])), None)
             if hit is not None and outline(hit):
                 continue  # that card's quad is its outline: an overlapping one cannot do better
@@ -306,13 +310,21 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                 if _better(got[3], fitness[hit]) and got[1].side == found[hit][1].side:
                     quads[hit], found[hit], fitness[hit] = got[2], entry, got[3]
                     held[hit] = on_edges
+                    follow(hit, seen, placed_here)
                 continue
             quads.append(got[2])
             found.append(entry)
             fitness.append(got[3])
             held.append(on_edges)
+            follow(len(found) - 1, seen, placed_here)
             if len(found) >= 2:
                 return
+
+    def follow(i: int, seen: list[tuple[np.ndarray, str]], placed_here: bool) -> None:
+        if not placed_here and not outline(i):
+            # Card i was read in an outline not its own (the screen showing it): the key lines that read it,
+            # where they lie in the image, place the card itself before any other outline or search is tried.
+            attempt(place_known(seen), placed_here=True)
 
     longs: list[Line] | None = None  # the image's long lines: one full-frame detection, made when first needed
     placed: list[Line] = []  # those already recognized, and the cards they place attempted
