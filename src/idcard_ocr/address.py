@@ -73,7 +73,7 @@ def _seen(name: str, text: str, read: Alternates) -> bool:
     """The recognizer also read `name` where it read `text` (as long): each character that differs was among
     its readings there."""
     at = _where(text, read)
-    return at >= 0 and all(a == b or any(alt == a and p >= _ALTERNATE_MIN for alt, p in read[at + j][1])
+    return at >= 0 and all(a == b or any(alt == a and p >= ALTERNATE_MIN for alt, p in read[at + j][1])
                            for j, (a, b) in enumerate(zip(name, text)))
 
 
@@ -131,7 +131,7 @@ def drop_label_tail(authority: str) -> str:
 
 
 _OFFICE = re.compile(r"(?P<place>.+?)公安局(?:(?P<branch>.+?)分局)?")
-_ALTERNATE_MIN = 0.05  # a reading the recognizer gave at least this probability at a place: a look-alike's
+ALTERNATE_MIN = 0.05  # a reading the recognizer gave at least this probability at a place: a look-alike of what it read
 
 
 def office_known(office: str) -> bool | None:
@@ -164,6 +164,6 @@ def mend_office(office: str, read: Alternates) -> str:
         return office
     mended = {office[:i] + alt + office[i + 1:]
               for i, (ch, alts) in enumerate(read[at:at + len(office)])
-              for alt, p in alts if alt != ch and p >= _ALTERNATE_MIN}
+              for alt, p in alts if alt != ch and p >= ALTERNATE_MIN}
     known = [m for m in mended if office_known(m)]
     return known[0] if len(known) == 1 else office

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from . import normalize as nz
-from .address import Alternates, drop_label_tail, mend_office, office_known
+from .address import ALTERNATE_MIN, Alternates, drop_label_tail, mend_office, office_known
 from .address import correct as correct_address
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
@@ -45,6 +45,9 @@ class CardText:
     # The key line's length against the layout's (number strip, or a title): near 1 when the quad is the
     # card's outline, far from it when the quad took in more (the screen around a card) or less.
     scale: float | None = None
+    # Only part of the number strip read, the rest beyond the quad: a quad narrower than the card (a portrait's
+    # edge taken for the card's), or a card cut off by the photo's frame.
+    strip_cut: bool = False
 
 
 Known = dict[int, tuple[str, float]]  # id(box) -> text already recognized (the key lines)
@@ -85,6 +88,19 @@ FRONT_LABELS = (("公民身份号码", "number"), ("姓名", "name"), ("性别",
 BACK_LABELS = (("签发机关", "authority"), ("有效期限", "validity"))
 
 
+@cache
+def _spaced(label: str) -> re.Pattern[str]:
+    """The label's characters with any marks or spaces between them ("姓.名", "性 别")."""
+    return re.compile(f"[\\s{re.escape(_LEAD)}]*".join(map(re.escape, label)))
+
+
+def _lone_label(text: str, labels: tuple[tuple[str, str], ...]) -> str | None:
+    """The field whose two-character label this lone character is half of (its other half boxed apart, or
+    lost to glare or a faint print): for a line in the label column, where no value is printed."""
+    t = text.strip(nz.SPECKS + " ")
+    return next((key for label, key in labels if len(label) == 2 and len(t) == 1 and t in label), None)
+
+
 def _like(got: str, label: str) -> bool:
     """`got` is `label` read with at most one character in three wrong (and its first or last right)."""
     if len(got) != len(label):
@@ -101,8 +117,8 @@ def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: b
     """
     t = _MARKS.sub("", text)
     for label, key in labels:
-        if t.startswith(label):
-            return key, t[len(label):].lstrip(":：" + _LEAD)
+        if m := _spaced(label).match(t):  # (a label's spaced-out characters read with a mark between them)
+            return key, t[m.end():].lstrip(":：" + _LEAD)
     if at_line_start:
         for label, key in labels:
             if _like(t[: len(label)], label):
@@ -287,6 +303,8 @@ def _parse_rows(items: list[Item], labels: tuple[tuple[str, str], ...]) -> list[
         for it in r:
             text = it.text[skip.get(id(it), 0):]
             key, rest = split_label(text, labels, it.box.x0 < col or (it is r[0] and len(r) > 1))
+            if key is None and it.box.x0 < col and it is not r[-1] and (key := _lone_label(text, labels)):
+                rest = ""
             box = it.box
             if key is not None:
                 row.labels.append((key, it))
@@ -333,7 +351,15 @@ def _probe(card: np.ndarray, box: Box, eng: Engine) -> _Piece | None:
     med = float(np.median(gray))
     if med - float(gray.min()) < 30:
         return None  # no ink darker than the card here
-    ink = np.where((gray < med - 0.45 * (med - float(gray.min()))).sum(axis=0) >= 2)[0]
+    dark = (gray < med - 0.45 * (med - float(gray.min()))).astype(np.uint8)
+    # A mark running from the box's top to its bottom is no printed character (every box here is taller than
+    # the glyphs it looks for): a copier's streak, a fold or a pen stroke across the line, which reads as 1 or 丨.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    through = [i for i in range(1, n) if stats[i, cv2.CC_STAT_TOP] == 0
+               and stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] == dark.shape[0]]
+    if through:
+        dark[np.isin(labels, through)] = 0
+    ink = np.where(dark.sum(axis=0) >= 2)[0]
     if len(ink) == 0:
         return None
     pad = region.shape[0] // 3
@@ -475,7 +501,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
     # Above the number strip and left of the portrait: the holder's items.
     above = [i for i in items if i.box.cy < num_cy - 2.0 and i.box.x0 < _PORTRAIT_X_MM and _inside(i)]
     rows = [r for r in _parse_rows(above, FRONT_LABELS) if r.pieces or r.labels]
-    out = CardText("front", False)
+    out = CardText("front", False, strip_cut=num_item is None)
     f = out.fields
 
     kinds = [_kind(r) for r in rows]
@@ -506,7 +532,14 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
         if len(raw) >= 18:  # (the strip's share of a line its label merged into)
             share = len(raw) / max(len(num_item.text), len(raw))
             out.scale = share * num_item.box.w / (FRONT_ANCHORS["number_x1"] - FRONT_ANCHORS["number_x0"])
-        if "birth" not in f and (born := birth_of(number)):
+        born = birth_of(number)
+        if born and "birth" in f and f["birth"].value != born and checksum_ok(number) \
+                and _date_seen(born, _alternates(card, by["birth"][0].pieces, eng)):
+            # The row's date is not the number's, but the recognizer also read the number's digits there (a
+            # faint 4 read as 1, 4 its next reading): the print says the number's date. (An altered date reads
+            # clear, with no such second reading, and still disagrees.)
+            f["birth"] = _field(by["birth"][0].pieces, born, 0.9)
+        if "birth" not in f and born:
             # a date line the rows did not place (perspective, a bent card): the one that is the number's
             for r in rows:
                 if nz.parse_birth(r.text) == born:
@@ -535,7 +568,7 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
                     name, pieces = again, [_Piece(wider, text, conf)]
                     break
         if name:
-            f["name"] = _field(pieces, name)
+            f["name"] = _field(pieces, _simplified(name, pieces, card, eng))
 
     starts = [r.pieces[0].box.x0 for k in ("name", "birth", "address") for r in by.get(k, [])[:1] if r.pieces]
     _sex_nation(card, by.get("sex", []), f, eng, float(np.median(starts)) if starts else None)
@@ -563,8 +596,8 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
         def read() -> Alternates:  # only when two names tie
             return _alternates(card, first, eng)
 
-        addr = correct_address(nz.join_address(lines).strip(nz.SPECKS), f["number"].value[:6] if "number" in f else "",
-                               read)
+        joined = _simplified(nz.join_address(lines).strip(nz.SPECKS), pieces, card, eng)
+        addr = correct_address(joined, f["number"].value[:6] if "number" in f else "", read)
         if addr:
             f["address"] = _field(pieces, addr)
 
@@ -743,6 +776,41 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
 def _alternates(card: np.ndarray, pieces: list[_Piece], eng: Engine) -> Alternates:
     """The recognizer's characters of these pieces of a row, each with its other readings there."""
     return [r for p in pieces for r in eng.read_alternates(crop(card, p.box))]
+
+
+def _simplified(value: str, pieces: list[_Piece], card: np.ndarray, eng: Engine) -> str:
+    """The value with each traditional character (賈) put in its simplified form (贾), as cards print them,
+    where the recognizer also read that form there. (Not without: a name may keep a character that a
+    converter would change.)"""
+    plain = nz.simplified(value)
+    if plain == value:
+        return value
+    read = _alternates(card, pieces, eng)
+    seen = {ch for ch, options in read for simple in [nz.simplified(ch)] if simple != ch
+            and any(a == simple and p >= ALTERNATE_MIN for a, p in options)}
+    return "".join(nz.simplified(ch) if ch in seen else ch for ch in value)
+
+
+def _date_seen(date: str, read: Alternates) -> bool:
+    """The recognizer also read `date` (YYYY-MM-DD) in a printed date line: the line's last three runs of
+    digits are its year, month and day, and each digit that differs was among its readings there."""
+    runs: list[Alternates] = []
+    after_digit = False
+    for ch, options in read:
+        if ch.isdigit():
+            if not after_digit:
+                runs.append([])
+            runs[-1].append((ch, options))
+        after_digit = ch.isdigit()
+    if len(runs) < 3:
+        return False
+    for run, want in zip(runs[-3:], date.split("-")):
+        if len(run) != len(want):
+            want = want.lstrip("0")  # month and day are printed without a leading zero
+        if len(run) != len(want) or not all(ch == w or any(a == w and p >= ALTERNATE_MIN for a, p in options)
+                                            for (ch, options), w in zip(run, want)):
+            return False
+    return True
 
 
 def _office(text: str) -> str:

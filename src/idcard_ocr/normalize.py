@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import cache
 
 __all__ = [
     "LABELS",
@@ -62,6 +63,18 @@ MAX_YEAR = 2200
 
 
 # --------------------------------------------------------------------------- labels
+
+
+@cache
+def _t2s() -> object:
+    import opencc  # a dictionary load (~15 ms): once, when first needed
+
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """The text in simplified characters (賈 -> 贾), as resident ID cards print it; others unchanged."""
+    return _t2s().convert(text)  # type: ignore[attr-defined, no-any-return]
 
 
 def strip_label(text: str, labels: Iterable[str] = LABELS) -> str:

@@ -199,7 +199,10 @@ def read_quad(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool =
 def _is_outline(ct: CardText, f: Fitness, held: bool = False) -> bool:
     """The quad a card was read in is its outline, not the screen or page around it (nor a quad that took in
     background): settled on the layout, or its key line as long as printed with the anchors not far off or the
-    card's own edges along every side (held: a copy whose note hides most anchors)."""
+    card's own edges along every side (held: a copy whose note hides most anchors); never with the number strip
+    cut at its side."""
+    if ct.strip_cut:
+        return False  # the number strip runs on past the quad's side: the card is wider
     if _settled(f, ct.side):
         return True
     return (ct.scale is None or _SCALE[0] < ct.scale < _SCALE[1]) and (f[1] > -_LOST_MM or held)
