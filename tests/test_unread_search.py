@@ -84,7 +84,8 @@ def test_a_screens_moire_is_told_from_print(render: Render, detailed: Callable[[
 def test_a_bank_cards_lines_are_recognized_once(engine: Engine, render: Render,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # Its outline is read to no card, recognizing its widest lines; the key-line search over the whole image
-    # then skips those lines, and the card checks take the text already read to tell another card.
+    # then skips those lines (but its number: a line of many digits may be an ID number misread through a quad
+    # that is not the card's), and the card checks take the text already read to tell another card.
     s = render(0, "neg_bank_card")
     read_lines: list[np.ndarray] = []
     searched: list[Line] = []
@@ -93,7 +94,7 @@ def test_a_bank_cards_lines_are_recognized_once(engine: Engine, render: Render,
     def reading(img: np.ndarray, quad: np.ndarray, eng: Engine, grey_retry: bool = True,
                 seen: list[tuple[np.ndarray, str]] | None = None, edges: Any = None) -> Any:
         got = read_quad(img, quad, eng, grey_retry, seen=seen, edges=edges)
-        read_lines.extend(q for q, _ in seen or [])
+        read_lines.extend(q for q, t in seen or [] if not pipeline._many_digits(t))
         return got
 
     def placing(img: np.ndarray, lines: list[Line], eng: Engine) -> list[np.ndarray]:

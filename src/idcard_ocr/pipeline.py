@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -205,7 +206,8 @@ def _is_outline(ct: CardText, f: Fitness, held: bool = False) -> bool:
         return False  # the number strip runs on past the quad's side: the card is wider
     if _settled(f, ct.side):
         return True
-    return (ct.scale is None or _SCALE[0] < ct.scale < _SCALE[1]) and (f[1] > -_LOST_MM or held)
+    return (ct.scale is None or _SCALE[0] < ct.scale < _SCALE[1]) and ((f[1] > -_LOST_MM and f[0] >= _MIN_RANKED)
+                                                                        or held)
 
 
 def _held(ct: CardText) -> float:
@@ -296,7 +298,9 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
             got = read_quad(img, q, eng, seen=seen, edges=edges())
             if got is None:
                 unread.append((q, "".join(t for _, t in seen)))
-                read_lines.extend(lq for lq, t in seen if key_kind(t) is None)
+                # (A line of many digits may be the number strip misread through a quad that is not the card's,
+                # cut or skewed: it is recognized again as it lies in the image.)
+                read_lines.extend(lq for lq, t in seen if key_kind(t) is None and not _many_digits(t))
                 continue
             if (short := _top_cut_mm(got[1])) > 0:
                 # The quad (placed from a key line, its scale off) cut the card's top: read it grown upward.
@@ -374,6 +378,11 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
         by_key_lines()
         timings["fallback_ms"] = (time.perf_counter() - t) * 1000
     return found, outlines, unread
+
+
+def _many_digits(text: str) -> bool:
+    """A run of 12 or more digits: most of a number strip."""
+    return re.search(r"\d{12}", nz.drop_specks(text.replace(" ", ""))) is not None
 
 
 def _copied(img: np.ndarray, quad: np.ndarray) -> bool:
