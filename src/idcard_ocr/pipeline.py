@@ -313,8 +313,11 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
             entry = (_to_card(img.shape, *got[:3]), got[1])
             on_edges = edges().held(got[2]) >= _HELD
             if hit is not None:
-                # Another outline of the same card (the card inside the screen showing it): the layout ranks.
-                if _better(got[3], fitness[hit]) and got[1].side == found[hit][1].side:
+                # Another outline of the same card (the card inside the screen showing it): the layout ranks,
+                # among reads that hold as much of the side (a card placed again from its number strip under
+                # perspective, its fit too thin to rank, can cut a row the first read held).
+                if _better(got[3], fitness[hit]) and got[1].side == found[hit][1].side \
+                        and _held(got[1]) >= _held(found[hit][1]):
                     quads[hit], found[hit], fitness[hit] = got[2], entry, got[3]
                     held[hit] = on_edges
                     follow(hit, seen, placed_here)
