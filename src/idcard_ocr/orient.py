@@ -78,7 +78,7 @@ def detect_lines(card: np.ndarray, eng: Engine) -> list[Line]:
 
 
 def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None,
-               read: list[tuple[int, str]] | None = None) -> list[Hypothesis]:
+               read: list[tuple[int, str, bool]] | None = None) -> list[Hypothesis]:
     """The side/flip reading of a canonical card (empty when no key line reads).
 
     read: collects (index in `lines`, text, read upside down) of every line recognized, either way up."""
