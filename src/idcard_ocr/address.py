@@ -73,7 +73,7 @@ def _seen(name: str, text: str, read: Alternates) -> bool:
     """The recognizer also read `name` where it read `text` (as long): each character that differs was among
     its readings there."""
     at = _where(text, read)
-    return at >= 0 and all(a == b or any(alt == a and p >= ALTERNATE_MIN for alt, p in read[at + j][1])
+    return at >= 0 and all(a == b or also_read(a, read[at + j][1])
                            for j, (a, b) in enumerate(zip(name, text)))
 
 
@@ -132,6 +132,11 @@ def drop_label_tail(authority: str) -> str:
 
 _OFFICE = re.compile(r"(?P<place>.+?)公安局(?:(?P<branch>.+?)分局)?")
 ALTERNATE_MIN = 0.05  # a reading the recognizer gave at least this probability at a place: a look-alike of what it read
+
+
+def also_read(ch: str, options: list[tuple[str, float]]) -> bool:
+    """`ch` is among the recognizer's readings at a place (options), with at least ALTERNATE_MIN."""
+    return any(alt == ch and p >= ALTERNATE_MIN for alt, p in options)
 
 
 def office_known(office: str) -> bool | None:

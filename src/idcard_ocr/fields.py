@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from . import normalize as nz
-from .address import ALTERNATE_MIN, Alternates, drop_label_tail, mend_office, office_known
+from .address import Alternates, also_read, drop_label_tail, mend_office, office_known
 from .address import correct as correct_address
 from .boxes import Box, box_of, crop, union_quad
 from .engine import Engine
@@ -787,7 +787,7 @@ def _simplified(value: str, pieces: list[_Piece], card: np.ndarray, eng: Engine)
         return value
     read = _alternates(card, pieces, eng)
     seen = {ch for ch, options in read for simple in [nz.simplified(ch)] if simple != ch
-            and any(a == simple and p >= ALTERNATE_MIN for a, p in options)}
+            and also_read(simple, options)}
     return "".join(nz.simplified(ch) if ch in seen else ch for ch in value)
 
 
@@ -807,8 +807,7 @@ def _date_seen(date: str, read: Alternates) -> bool:
     for run, want in zip(runs[-3:], date.split("-")):
         if len(run) != len(want):
             want = want.lstrip("0")  # month and day are printed without a leading zero
-        if len(run) != len(want) or not all(ch == w or any(a == w and p >= ALTERNATE_MIN for a, p in options)
-                                            for (ch, options), w in zip(run, want)):
+        if len(run) != len(want) or not all(ch == w or also_read(w, options) for (ch, options), w in zip(run, want)):
             return False
     return True
 
