@@ -58,6 +58,30 @@ _HELD, _UNHELD = 0.7, 0.3
 _SETTLED_ANCHORS = {"front": 6, "back": 6}  # fewer anchors than this cannot vouch for a straight card
 
 
+def _inner_pairs_first(quads: list[np.ndarray]) -> list[np.ndarray]:
+    """The outlines in the order to read them: two of a size lying apart inside a larger one (both sides of a
+    card copied on a page, two cards on a tray) before it. The larger one (largest first, as found) is the page:
+    read first, it finds no card and costs a detection."""
+    out = list(quads)
+    for big in quads:
+        area = cv2.contourArea(big.astype(np.float32))
+        inner = [q for q in out
+                 if q is not big and _within(q, big) and cv2.contourArea(q.astype(np.float32)) < 0.5 * area]
+        pair = next(((a, b) for i, a in enumerate(inner) for b in inner[i + 1:]
+                     if not _overlaps(a, [b]) and 0.5 < cv2.contourArea(a) / max(cv2.contourArea(b), 1.0) < 2.0), None)
+        if pair is not None:
+            at = next(i for i, q in enumerate(out) if q is big)
+            rest = [q for q in out if not any(q is p for p in pair)]
+            out = rest[:at] + list(pair) + rest[at:]
+    return out
+
+
+def _within(q: np.ndarray, outer: np.ndarray) -> bool:
+    """Most of quad q (90 %) lies inside `outer`."""
+    inter, _ = cv2.intersectConvexConvex(q.astype(np.float32), outer.astype(np.float32))
+    return inter > 0.9 * cv2.contourArea(q.astype(np.float32))
+
+
 def _overlaps(q: np.ndarray, others: list[np.ndarray]) -> bool:
     for o in others:
         inter, _ = cv2.intersectConvexConvex(q.astype(np.float32), o.astype(np.float32))
@@ -369,7 +393,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     t = time.perf_counter()
     outlines = outline_quads(img)
     timings["locate_ms"] = (time.perf_counter() - t) * 1000
-    attempt(outlines[:_MAX_OUTLINES])
+    attempt(_inner_pairs_first(outlines[:_MAX_OUTLINES]))
     if len(found) == 1 and _copied(img, quads[0]) and _ink_elsewhere(img, quads[0]):
         # a copy of both sides on a page: the other card's faint outline may have gone unseen
         t = time.perf_counter()
