@@ -138,7 +138,9 @@ def _run_set(args: argparse.Namespace, conditions: list[str], layout: str) -> di
             for r in results["ours"] if not r["all_ok"]
         ],
     }
-    name = "results.json" if layout == "plain" else f"results_{layout}.json"
+    # (a subset of conditions writes beside the full sets' files, not over them)
+    subset = "_" + "-".join(conditions) if args.conditions else ""
+    name = f"results{subset}.json" if layout == "plain" else f"results_{layout}{subset}.json"
     (OUT / name).write_text(json.dumps(out, indent=1, ensure_ascii=False))
     print(f"\nwrote {OUT / name}")
     return summary

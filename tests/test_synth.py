@@ -25,6 +25,7 @@ from idcard_ocr.idnumber import birth_of, checksum_ok, lookup_area, sex_of  # no
 from idcard_ocr.model import BACK_FIELDS, FRONT_FIELDS  # noqa: E402
 from tools.synth import (  # noqa: E402
     CONDITIONS,
+    EXTRA_CONDITIONS,
     LAYOUTS,
     NEGATIVES,
     Sample,
@@ -312,3 +313,16 @@ def test_varied_value_face_keeps_to_covered_glyphs() -> None:
     jitter = dataclasses.replace(jitter, value_font=UMING)
     assert _value_face(jitter, SANS, ["张婳", "汉"]) == SANS
     assert _value_face(jitter, SANS, ["张国", "汉"]) == UMING
+
+
+def test_lowq_is_a_small_card_in_a_noisy_compressed_frame_on_request_only() -> None:
+    import cv2
+
+    assert "lowq" in EXTRA_CONDITIONS and "lowq" not in CONDITIONS  # not in the default sets (nor in any tuning)
+    for i in range(3):
+        s = make_sample(SEED + i, "lowq")
+        h, w = s.image.shape[:2]
+        share = cv2.contourArea(np.array(s.truth.quads[0], np.float32)) / (w * h)
+        assert 0.03 < share < 0.1  # a card far off: 4-9 % of the frame
+        grey = cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        assert float(np.std(grey - cv2.GaussianBlur(grey, (0, 0), 2))) > 3.0  # sensor noise left in

@@ -239,6 +239,16 @@ def parse_validity(text: str) -> tuple[str | None, str | None]:
     s = re.sub("有效期限|有效期|效期限|期限|有效", "", s)  # the label, whole or in part
     first = re.search(r"\d", s)
     s = s[first.start():] if first else s  # whatever precedes the first date is the label, misread or not
+    got = _validity(s)
+    if not all(got) and re.match(r"\d{5}\D", s):
+        # A five-digit year: a mark before it read as a digit (a faint label's stroke as i, l or |, then 1)
+        again = _validity(s[1:])
+        if sum(map(bool, again)) > sum(map(bool, got)):
+            return again
+    return got
+
+
+def _validity(s: str) -> tuple[str | None, str | None]:
     m = re.search(r"[长長]|(?<=[\d\-‐‑‒–—―−一~〜～_至])期", s)  # 长期; 期 alone only where 长 was lost after the dash
     if m:
         frm = _date_of_groups(re.findall(r"\d+", s[: m.start()]))

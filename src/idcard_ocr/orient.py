@@ -132,6 +132,9 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None,
     return out
 
 
+_TITLE_ASPECT = 8.0  # 居民身份证 boxed is ~5:1, 中华人民共和国 ~7:1
+_DIGIT_RUN = re.compile(r"\d{8}")  # most of a date or of a number strip
+
 _KEY_PLACE = {  # (x0, x1, cy) of a key line on the upright card, mm
     "number": (FRONT_ANCHORS["number_x0"], FRONT_ANCHORS["number_x1"], FRONT_ANCHORS["number_cy"]),
     "title1": (BACK_ANCHORS["title1_x0"], BACK_ANCHORS["title1_x1"], BACK_ANCHORS["title1_cy"]),
@@ -187,8 +190,12 @@ def long_lines(img: np.ndarray, eng: Engine, max_side: int = 864) -> list[Line]:
         # The titles are short and tall (居民身份证 ~5:1); the number strip is at most ~13:1, ~20:1 boxed
         # with its label. Longer lines are a page's text (recognizing them costs more than a card's lines).
         if 3.5 * max(min(a, b), 1) < max(a, b) <= _KEY_ASPECT * max(min(a, b), 1):
-            longs.append((max(a, b), ln))
-    return [ln for _, ln in sorted(longs, key=lambda t: -t[0])[:6]]
+            longs.append((max(a, b), min(a, b), ln))
+    by_length = sorted(longs, key=lambda t: -t[0])
+    # A small card among a receipt's or a page's lines: its title is shorter than theirs but taller, so the
+    # tallest title-shaped lines are read too.
+    tall = [t for t in sorted(by_length[6:], key=lambda t: -t[1]) if t[0] <= _TITLE_ASPECT * t[1]][:3]
+    return [ln for _, _, ln in by_length[:6] + tall]
 
 
 def place_by_key_lines(img: np.ndarray, longs: list[Line], eng: Engine) -> list[np.ndarray]:
@@ -198,8 +205,21 @@ def place_by_key_lines(img: np.ndarray, longs: list[Line], eng: Engine) -> list[
     crops, quads = zip(*(_line_crop(img, ln.quad) for ln in longs))
     flips = [p > 0.5 for p in eng.upside_down(list(crops))]
     shown = [np.ascontiguousarray(c[::-1, ::-1]) if f else c for c, f in zip(crops, flips)]
+    texts = [t for t, _ in eng.recognize(shown)]
+    # Digits read as digits either way up, and the direction classifier can be sure of the wrong way on a number
+    # strip (p 0.94 on a small card's): a run of digits that places no card is read the other way up too.
+    again = [i for i, t in enumerate(texts) if not _places(t) and _DIGIT_RUN.search(t)]
+    for i, (t, _) in zip(again, eng.recognize([np.ascontiguousarray(shown[i][::-1, ::-1]) for i in again])):
+        if _places(t):
+            texts[i], flips[i] = t, not flips[i]
     return place_known([(np.roll(q, 2, axis=0) if flipped else q, text)
-                        for (text, _), q, flipped in zip(eng.recognize(shown), quads, flips)])
+                        for text, q, flipped in zip(texts, quads, flips)])
+
+
+def _places(text: str) -> bool:
+    """The line is a key line that places its card (place_known)."""
+    kind = key_kind(text)
+    return kind is not None and (kind in _KEY_PLACE or kind in _PLACE_ONLY)
 
 
 def place_known(lines: list[tuple[np.ndarray, str]]) -> list[np.ndarray]:

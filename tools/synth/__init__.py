@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import random
 
-from .capture import CONDITIONS, NEGATIVES, Sample, Truth, capture
+from .capture import CONDITIONS, EXTRA_CONDITIONS, NEGATIVES, Sample, Truth, capture
 from .card import LAYOUTS, CardImage, LayoutJitter, layout_jitter, render_back, render_front
 from .identity import Identity, random_identity, validity_term, wrap_address
 from .variants import HELD_OUT, VARIANTS, as_upload, make_variant
 
 __all__ = [
-    "CONDITIONS", "HELD_OUT", "LAYOUTS", "NEGATIVES", "VARIANTS", "CardImage", "Identity", "LayoutJitter", "Sample",
-    "Truth",
+    "CONDITIONS", "EXTRA_CONDITIONS", "HELD_OUT", "LAYOUTS", "NEGATIVES", "VARIANTS", "CardImage", "Identity",
+    "LayoutJitter", "Sample", "Truth",
     "as_upload", "capture", "layout_jitter", "make_sample", "make_set", "make_variant", "random_identity",
     "render_back", "render_front", "validity_term", "wrap_address",
 ]
@@ -27,15 +27,17 @@ __all__ = [
 def make_sample(seed: int, condition: str, *, layout: str = "plain") -> Sample:
     """One image for `condition`, everything drawn from random.Random(seed) (same inputs, same bytes).
 
-    `condition` is one of CONDITIONS or of the card checks' VARIANTS (other card types, edited, ...).
+    `condition` is one of CONDITIONS, EXTRA_CONDITIONS (on request only) or of the card checks' VARIANTS (other
+    card types, edited, ...).
     `layout` is one of LAYOUTS: "plain" prints the standard layout; "varied" moves each printed row, scales
     the text and picks other faces, from a stream of its own (random.Random(seed ^ LAYOUT_SALT)), so the
     identity, card and scene are those of the plain sample with the same seed."""
     jitter = layout_jitter(layout, seed)
     if condition in VARIANTS:
         return make_variant(seed, condition, jitter=jitter)
-    if condition not in CONDITIONS:
-        raise ValueError(f"unknown condition {condition!r}; known: {', '.join(CONDITIONS + VARIANTS)}")
+    if condition not in CONDITIONS + EXTRA_CONDITIONS:
+        known = CONDITIONS + EXTRA_CONDITIONS + VARIANTS
+        raise ValueError(f"unknown condition {condition!r}; known: {', '.join(known)}")
     rng = random.Random(seed)
     identity = random_identity(rng)
     front = back = None
