@@ -97,3 +97,89 @@ def test_the_tallest_title_shaped_lines_are_searched_beside_the_longest() -> Non
     got = long_lines(np.zeros((800, 800, 3), np.uint8), _Stub([*receipt, title]))  # type: ignore[arg-type]
     assert any(g is title for g in got)
     assert len(got) <= 9  # the search stays bounded
+
+
+# ---------------------------------------------------------------- sex and nation by likelihood (ctc.py)
+
+
+def test_ctc_log_likelihoods_sum_every_alignment() -> None:
+    import itertools
+
+    from idcard_ocr.ctc import log_likelihoods
+
+    rng = np.random.default_rng(7)
+    probs = rng.dirichlet(np.ones(4), size=5)  # 5 frames, classes 0 (blank) .. 3
+
+    def brute(target: list[int]) -> float:
+        total = 0.0
+        for path in itertools.product(range(4), repeat=5):
+            out, prev = [], None
+            for c in path:
+                if c != prev and c != 0:
+                    out.append(c)
+                prev = c
+            if out == target:
+                total += float(np.prod([probs[t, c] for t, c in enumerate(path)]))
+        return float(np.log(total))
+
+    targets = [[], [1], [1, 1], [1, 2], [2, 1, 2]]
+    assert np.allclose(log_likelihoods(probs, targets), [brute(t) for t in targets])
+
+
+@pytest.mark.parametrize("i", [7, 20, 36])
+def test_a_nation_read_as_no_nation_is_read_by_likelihood(engine: Engine, i: int) -> None:
+    from idcard_ocr import read
+
+    s = _lowq(i)
+    r = read(s.image, engine=engine)
+    assert r.fields["nation"].value == s.truth.fields["nation"]
+    assert r.fields["nation"].confidence < 0.6  # below a value read outright
+
+
+class _Frames:
+    """An engine whose recognizer's frames are given."""
+
+    def __init__(self, probs: np.ndarray, charset: dict[str, int]) -> None:
+        self.probs, self.charset = probs, charset
+
+    def frames(self, crop: np.ndarray) -> np.ndarray:
+        return self.probs
+
+
+def _frames(charset: dict[str, int], chars: list[tuple[str, float]], junk: int, n: int = 30) -> np.ndarray:
+    """n frames: blanks, and one frame per (character, its probability) spread along the line, the rest of
+    that frame's mass on the class `junk`."""
+    probs = np.full((n, len(charset) + 1), 1e-6)
+    probs[:, 0] = 1.0
+    for j, (ch, p) in enumerate(chars):
+        t = (j + 1) * n // (len(chars) + 1)
+        probs[t, 0] = 0.0
+        probs[t, charset[ch]] = p
+        probs[t, junk] = 1.0 - p
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def _likelihood_read(probs: np.ndarray, charset: dict[str, int]) -> dict[str, str]:
+    from idcard_ocr.boxes import box_of
+    from idcard_ocr.fields import Item, _sex_nation_by_likelihood
+
+    f: dict = {}
+    box = box_of(np.array([[10, 20], [40, 20], [40, 24], [10, 24]], np.float32))  # mm on the card
+    _sex_nation_by_likelihood(np.zeros((540, 856, 3), np.uint8), [Item(box, "案设", 0.35)], f,
+                              _Frames(probs, charset))  # type: ignore[arg-type]
+    return {k: v.value for k, v in f.items()}
+
+
+def test_a_value_the_frames_favour_is_taken_and_one_never_seen_is_not(engine: Engine) -> None:
+    cs = engine.charset
+    junk = cs["案"]
+    # 女 and 汉 each the second reading (35 %) of a frame the recognizer read as 案: taken
+    assert _likelihood_read(_frames(cs, [("女", 0.35), ("汉", 0.35)], junk), cs) == {"sex": "女", "nation": "汉"}
+    # as likely 男 as 女: no sex; the nation still stands out
+    both = _frames(cs, [("女", 0.2), ("汉", 0.35)], junk)
+    t = int(np.flatnonzero(both[:, cs["女"]] > 0.1)[0])
+    both[t, cs["男"]] = both[t, cs["女"]]
+    both /= both.sum(axis=1, keepdims=True)
+    assert _likelihood_read(both, cs) == {"nation": "汉"}
+    # 女 and 汉 far likelier than any other value, yet never 5 % of a frame: not seen there, not taken
+    assert _likelihood_read(_frames(cs, [("女", 0.04), ("汉", 0.04)], junk), cs) == {}

@@ -66,6 +66,7 @@ class Engine:
         from .runtime import choose, max_threads
 
         self.choice: Choice | None = None
+        self._charset: dict[str, int] | None = None
         if backend is None:
             self.choice = choose()
             backend = self.choice.backend
@@ -146,6 +147,23 @@ class Engine:
         """Each character the recognizer reads in one upright line crop, with its likeliest readings at that place
         (the character itself first, then others by probability): a look-alike's other reading, 埇 beside 埔,
         for a name table to choose from."""
+        decode = self._rec.postprocess_op
+        probs = self.frames(crop)
+        best = probs.argmax(axis=1)
+        ignored = set(decode.get_ignored_tokens())
+        emitted = np.ones(len(best), bool)  # CTC: a class starting a run, not the blank
+        emitted[1:] = best[1:] != best[:-1]
+        emitted &= ~np.isin(best, list(ignored))
+        chars = decode.character
+        out = []
+        for t in np.flatnonzero(emitted):
+            order = [int(c) for c in np.argsort(probs[t])[::-1][: top + 1] if int(c) not in ignored][:top]
+            out.append((chars[best[t]], [(chars[c], float(probs[t, c])) for c in order]))
+        return out
+
+    def frames(self, crop: np.ndarray) -> np.ndarray:
+        """The recognizer's class probabilities in each frame of one upright line crop: (frames, classes), the
+        classes those of `charset`."""
         from rapidocr.ch_ppocr_rec import TextRecInput
 
         decode = self._rec.postprocess_op
@@ -160,18 +178,14 @@ class Engine:
             self._rec(TextRecInput(img=[crop]))
         finally:
             self._rec.postprocess_op = decode
-        probs = seen[0][0]  # (time steps, classes)
-        best = probs.argmax(axis=1)
-        ignored = set(decode.get_ignored_tokens())
-        emitted = np.ones(len(best), bool)  # CTC: a class starting a run, not the blank
-        emitted[1:] = best[1:] != best[:-1]
-        emitted &= ~np.isin(best, list(ignored))
-        chars = decode.character
-        out = []
-        for t in np.flatnonzero(emitted):
-            order = [int(c) for c in np.argsort(probs[t])[::-1][: top + 1] if int(c) not in ignored][:top]
-            out.append((chars[best[t]], [(chars[c], float(probs[t, c])) for c in order]))
-        return out
+        return seen[0][0]
+
+    @property
+    def charset(self) -> dict[str, int]:
+        """The recognizer's class index of each character it knows (0, the CTC blank, is no character)."""
+        if self._charset is None:
+            self._charset = {c: i for i, c in enumerate(self._rec.postprocess_op.character) if i > 0}
+        return self._charset
 
     def upside_down(self, crops: list[np.ndarray]) -> list[float]:
         """Probability that each line crop is rotated 180 degrees."""

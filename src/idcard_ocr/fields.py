@@ -20,9 +20,10 @@ import cv2
 import numpy as np
 
 from . import normalize as nz
-from .address import Alternates, also_read, drop_label_tail, mend_office, office_known
+from .address import ALTERNATE_MIN, Alternates, also_read, drop_label_tail, mend_office, office_known
 from .address import correct as correct_address
 from .boxes import Box, box_of, crop, union_quad
+from .ctc import log_likelihoods
 from .engine import Engine
 from .idnumber import birth_of, checksum_ok, province_prefixes, repair
 from .layout import ADDRESS_PITCH_MM, BACK_ANCHORS, CANON_H, CANON_W, CARD_W_MM, FRONT_ANCHORS, PX_PER_MM
@@ -671,6 +672,55 @@ def _sex_nation(card: np.ndarray, rows: list[_Row], f: dict[str, ReadField], eng
     nat = nz.snap_nation(nat_text) if nat_text else None
     if nat:
         f["nation"] = _field(nat_pieces, nat[0], nat[1])
+    if ("sex" not in f or "nation" not in f) and r.items:
+        _sex_nation_by_likelihood(card, r.items, f, eng)
+
+
+def _sex_nation_by_likelihood(card: np.ndarray, items: list[Item], f: dict[str, ReadField], eng: Engine) -> None:
+    """Sex and nation where their row read as neither: each value the row may hold (男/女, the 56 nations,
+    their labels or not) is scored against the recognizer's per-frame evidence on each of the row's lines
+    (ctc.py). A value is taken where it explains the line far better than any other value (_MARGIN) and the
+    recognizer did see each of its characters there (ALTERNATE_MIN in some frame): a line of other text
+    scores some value best too, but rarely shows its characters."""
+    cs = eng.charset
+    cands, texts = _sex_nation_candidates(cs)
+    for it in items:
+        probs = eng.frames(crop(card, it.box))
+        ll = log_likelihoods(probs, texts, silent=(cs[" "],) if " " in cs else ())
+        best = int(np.argmax(ll))
+        for k, key in enumerate(("sex", "nation")):
+            value = cands[best][k]
+            if key in f or not value:
+                continue
+            rival = max(float(v) for c, v in zip(cands, ll) if c[k] != value)
+            seen = all(float(probs[:, cs[ch]].max()) >= ALTERNATE_MIN for ch in value)
+            if float(ll[best]) - rival >= _MARGIN and seen:
+                f[key] = _field([_Piece(it.box, value, it.conf)], value, _LIKELIHOOD_CONF)
+
+
+# 20:1 against every other value; the confidence of a value so chosen (below any read outright).
+_MARGIN, _LIKELIHOOD_CONF = float(np.log(20.0)), 0.6
+
+
+_CANDIDATES: dict[int, tuple[list[tuple[str, str]], list[list[int]]]] = {}
+
+
+def _sex_nation_candidates(cs: dict[str, int]) -> tuple[list[tuple[str, str]], list[list[int]]]:
+    """(sex, nation) of each text the row may hold, and the text as the recognizer's classes (per charset)."""
+    if id(cs) in _CANDIDATES:
+        return _CANDIDATES[id(cs)]
+    cands: list[tuple[str, str]] = []
+    texts: list[list[int]] = []
+    for sex in ("", "男", "女"):
+        for nation in ("", *nz.NATIONS):
+            if not (sex or nation) or not all(c in cs for c in sex + nation):
+                continue
+            for pre in (("", "性别") if sex else ("",)):
+                for mid in (("", "民族") if nation else ("",)):
+                    cands.append((sex, nation))
+                    texts.append([cs[c] for c in pre + sex + mid + nation])
+    _CANDIDATES[id(cs)] = (cands, texts)
+    return cands, texts
 
 
 def _address_rows(rows: list[_Row], column: float | None = None) -> list[_Row]:
