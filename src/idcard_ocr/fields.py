@@ -702,13 +702,13 @@ def _sex_nation_by_likelihood(card: np.ndarray, items: list[Item], f: dict[str, 
 _MARGIN, _LIKELIHOOD_CONF = float(np.log(20.0)), 0.6
 
 
-_CANDIDATES: dict[int, tuple[list[tuple[str, str]], list[list[int]]]] = {}
+_CANDIDATES: list[tuple[dict[str, int], list[tuple[str, str]], list[list[int]]]] = []  # per charset
 
 
 def _sex_nation_candidates(cs: dict[str, int]) -> tuple[list[tuple[str, str]], list[list[int]]]:
     """(sex, nation) of each text the row may hold, and the text as the recognizer's classes (per charset)."""
-    if id(cs) in _CANDIDATES:
-        return _CANDIDATES[id(cs)]
+    if (hit := next((c for c in _CANDIDATES if c[0] is cs), None)) is not None:
+        return hit[1], hit[2]
     cands: list[tuple[str, str]] = []
     texts: list[list[int]] = []
     for sex in ("", "男", "女"):
@@ -719,7 +719,7 @@ def _sex_nation_candidates(cs: dict[str, int]) -> tuple[list[tuple[str, str]], l
                 for mid in (("", "民族") if nation else ("",)):
                     cands.append((sex, nation))
                     texts.append([cs[c] for c in pre + sex + mid + nation])
-    _CANDIDATES[id(cs)] = (cands, texts)
+    _CANDIDATES[:] = [(cs, cands, texts)]  # one engine per process: the last charset is the one in use
     return cands, texts
 
 

@@ -70,8 +70,8 @@ def _inner_pairs_first(quads: list[np.ndarray]) -> list[np.ndarray]:
         pair = next(((a, b) for i, a in enumerate(inner) for b in inner[i + 1:]
                      if not _overlaps(a, [b]) and 0.5 < cv2.contourArea(a) / max(cv2.contourArea(b), 1.0) < 2.0), None)
         if pair is not None:
-            at = next(i for i, q in enumerate(out) if q is big)
             rest = [q for q in out if not any(q is p for p in pair)]
+            at = next(i for i, q in enumerate(rest) if q is big)
             out = rest[:at] + list(pair) + rest[at:]
     return out
 

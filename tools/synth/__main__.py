@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 
-from . import CONDITIONS, LAYOUTS, VARIANTS, make_sample
+from . import CONDITIONS, EXTRA_CONDITIONS, LAYOUTS, VARIANTS, make_sample
 from .phone import phone_size
 
 
@@ -23,14 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--conditions", default="", help=f"comma-separated subset of: {','.join(CONDITIONS + VARIANTS)}")
+    known = CONDITIONS + EXTRA_CONDITIONS + VARIANTS
+    ap.add_argument("--conditions", default="", help=f"comma-separated subset of: {','.join(known)}")
     ap.add_argument("--format", choices=("jpg", "png"), default="jpg")
     ap.add_argument("--quality", type=int, default=95, help="JPEG quality of the written files")
     ap.add_argument("--layout", choices=LAYOUTS, default="plain", help="card layout: standard or varied")
     ap.add_argument("--phone", type=int, choices=(8, 12), help="phone-size photos: the scene at 8 or 12 MP")
     args = ap.parse_args(argv)
     conds = [c.strip() for c in args.conditions.split(",") if c.strip()] or list(CONDITIONS)
-    bad = [c for c in conds if c not in CONDITIONS and c not in VARIANTS]
+    bad = [c for c in conds if c not in known]
     if bad:
         ap.error(f"unknown condition(s): {', '.join(bad)}")
     args.out.mkdir(parents=True, exist_ok=True)
