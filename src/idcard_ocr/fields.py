@@ -702,25 +702,16 @@ def _sex_nation_by_likelihood(card: np.ndarray, items: list[Item], f: dict[str, 
 _MARGIN, _LIKELIHOOD_CONF = float(np.log(20.0)), 0.6
 
 
-_CANDIDATES: list[tuple[dict[str, int], list[tuple[str, str]], list[list[int]]]] = []  # per charset
+# (sex, nation) of each text a sex and nation row may hold, its labels printed or not
+_SEX_NATION = [((sex, nation), pre + sex + mid + nation)
+               for sex in ("", "男", "女") for nation in ("", *nz.NATIONS) if sex or nation
+               for pre in (("", "性别") if sex else ("",)) for mid in (("", "民族") if nation else ("",))]
 
 
 def _sex_nation_candidates(cs: dict[str, int]) -> tuple[list[tuple[str, str]], list[list[int]]]:
-    """(sex, nation) of each text the row may hold, and the text as the recognizer's classes (per charset)."""
-    if (hit := next((c for c in _CANDIDATES if c[0] is cs), None)) is not None:
-        return hit[1], hit[2]
-    cands: list[tuple[str, str]] = []
-    texts: list[list[int]] = []
-    for sex in ("", "男", "女"):
-        for nation in ("", *nz.NATIONS):
-            if not (sex or nation) or not all(c in cs for c in sex + nation):
-                continue
-            for pre in (("", "性别") if sex else ("",)):
-                for mid in (("", "民族") if nation else ("",)):
-                    cands.append((sex, nation))
-                    texts.append([cs[c] for c in pre + sex + mid + nation])
-    _CANDIDATES[:] = [(cs, cands, texts)]  # one engine per process: the last charset is the one in use
-    return cands, texts
+    """(sex, nation) of each text the row may hold, and the text as the recognizer's classes."""
+    kept = [(c, t) for c, t in _SEX_NATION if all(ch in cs for ch in t)]
+    return [c for c, _ in kept], [[cs[ch] for ch in t] for _, t in kept]
 
 
 def _address_rows(rows: list[_Row], column: float | None = None) -> list[_Row]:

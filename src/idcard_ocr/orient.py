@@ -216,10 +216,14 @@ def place_by_key_lines(img: np.ndarray, longs: list[Line], eng: Engine) -> list[
                         for text, q, flipped in zip(texts, quads, flips)])
 
 
-def _places(text: str) -> bool:
-    """The line is a key line that places its card (place_known)."""
+def _place_of(text: str) -> tuple[float, float, float] | None:
+    """(x0, x1, cy) on the card of the key line this text is, when it is one that places its card."""
     kind = key_kind(text)
-    return kind is not None and (kind in _KEY_PLACE or kind in _PLACE_ONLY)
+    return (_KEY_PLACE.get(kind) or _PLACE_ONLY.get(kind)) if kind else None
+
+
+def _places(text: str) -> bool:
+    return _place_of(text) is not None
 
 
 def place_known(lines: list[tuple[np.ndarray, str]]) -> list[np.ndarray]:
@@ -227,8 +231,7 @@ def place_known(lines: list[tuple[np.ndarray, str]]) -> list[np.ndarray]:
     clockwise from its top-left, text), in their order; lines that are no key line place nothing."""
     out = []
     for q, text in lines:
-        kind = key_kind(text)
-        place = (_KEY_PLACE.get(kind) or _PLACE_ONLY.get(kind)) if kind else None
+        place = _place_of(text)
         if place is None:
             continue
         left, right = (q[0] + q[3]) / 2, (q[1] + q[2]) / 2
