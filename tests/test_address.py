@@ -112,3 +112,23 @@ def test_the_recognizers_alternatives_break_a_tie_before_the_numbers_area() -> N
     # no such reading: the number's area decides, as before
     assert correct("山东省枣庄市峰城区民西路228号", "370403", lambda: _read("山东省枣庄市峰城区民西路228号")) \
         == "山东省枣庄市薛城区民西路228号"
+
+
+def test_an_office_is_snapped_to_the_table_only_where_the_recognizer_doubted() -> None:
+    office = "五大连治市公安局"
+    assert mend_office(office, _read(office, {3: [("活", 0.07)]})) == office  # 治 at 0.93: read, not doubted
+    assert mend_office(office, _read(office, {3: [("活", 0.5), ("路", 0.32)]})) == "五大连池市公安局"
+    # a city and a county under it; 湛 read again there, / doubted
+    read = _read("签发机关湛江市吴川市公安局", {7: [("州", 0.6)]})
+    assert mend_office("浦江市吴/市公安局", read) == "湛江市吴川市公安局"
+    # of the cities 大?市 only 大庆 has a 红岗区: the branch settles the place
+    office = "大庄市公安局红周分局"
+    doubts = {1: [("注", 0.6)], 7: [("间", 0.55)]}
+    assert mend_office(office, _read(office, doubts)) == "大庆市公安局红岗分局"
+    assert mend_office("大庄市公安局", _read("大庄市公安局", {1: [("注", 0.6)]})) == "大庄市公安局"  # 大连 大同 ...
+    # more than one character in four of a name: as read
+    office = "科尔泌右翼航康公安局"
+    assert mend_office(office, _read(office, {2: [("必", 0.8)], 5: [("前", 0.7)], 6: [("操", 0.6)]})) == office
+    # a renamed district stays even where doubted, when no district of its city is that near
+    office = "邢台市公安局桥西分局"
+    assert mend_office(office, _read(office, {6: [("侨", 0.6)]})) == office

@@ -183,3 +183,28 @@ def test_a_value_the_frames_favour_is_taken_and_one_never_seen_is_not(engine: En
     assert _likelihood_read(both, cs) == {"nation": "汉"}
     # 女 and 汉 far likelier than any other value, yet never 5 % of a frame: not seen there, not taken
     assert _likelihood_read(_frames(cs, [("女", 0.04), ("汉", 0.04)], junk), cs) == {}
+
+
+@pytest.mark.parametrize(("i", "key", "cause"), [
+    (8, "authority", "the faint 签发机关 read 营本机关 in the office's box: two characters wrong, so the label "
+                     "led the office, and the office's 县 and 局 were read with less than even odds"),
+    (14, "name", "the · joining a minority name's parts read '-' (· at 0.44 there), dropped as dust"),
+    (20, "name", "姓 of the 姓名 label never read: 名 led the name in the box that began at the label"),
+    (24, "authority", "the label boxed apart and read BEAR, joined to the office; 大庄 and 红周 doubted"),
+    (35, "authority", "五大连池市 read 五大连治市 with 治 at 0.18: no look-alike the recognizer gave 5 %"),
+])
+def test_a_small_cards_label_and_doubted_office(engine: Engine, i: int, key: str, cause: str) -> None:
+    from idcard_ocr import read
+
+    s = _lowq(i)
+    r = read(s.image, engine=engine)
+    assert r.fields[key].value == s.truth.fields[key], cause
+
+
+def test_half_a_long_label_with_its_end_right_leads_a_line_and_an_office_never_does() -> None:
+    from idcard_ocr.fields import BACK_LABELS, split_label
+
+    assert split_label("营本机关徐闻县公安局", BACK_LABELS, True) == ("authority", "徐闻县公安局")
+    assert split_label("百效期限2015.04.10-2035.04.10", BACK_LABELS, True)[0] == "validity"
+    assert split_label("营本机务徐闻县公安局", BACK_LABELS, True)[0] is None  # its end wrong too
+    assert split_label("关岭布依族苗族自治县公安局", BACK_LABELS, True)[0] is None

@@ -157,18 +157,68 @@ def office_known(office: str) -> bool | None:
 
 
 def mend_office(office: str, read: Alternates) -> str:
-    """The office with one look-alike put right: when the table does not know a name in it, and exactly one
-    character the recognizer also read there (埇 beside 埔, probability >= 5 %) makes every name known
-    (宿州市公安局埔桥分局 -> 埇桥). `read`: the recognizer's characters of a line holding the office, with their
-    alternatives (Engine.read_alternates). A name the recognizer never doubted stays as read: offices keep a
-    renamed district's old name (邢台市公安局桥西分局, now 信都区)."""
+    """The office with look-alikes put right, when the table does not know a name in it. First one character
+    the recognizer also read there (埇 beside 埔, probability >= 5 %) that makes every name known
+    (宿州市公安局埔桥分局 -> 埇桥); else the one office the table knows that differs from the read only where
+    the recognizer doubted (_snap_office). `read`: the recognizer's characters of a line holding the office,
+    with their alternatives (Engine.read_alternates). A name the recognizer never doubted stays as read:
+    offices keep a renamed district's old name (邢台市公安局桥西分局, now 信都区)."""
     if office_known(office) is not False:
         return office
     at = _where(office, read)
-    if at < 0:
-        return office
-    mended = {office[:i] + alt + office[i + 1:]
-              for i, (ch, alts) in enumerate(read[at:at + len(office)])
-              for alt, p in alts if alt != ch and p >= ALTERNATE_MIN}
-    known = [m for m in mended if office_known(m)]
-    return known[0] if len(known) == 1 else office
+    if at >= 0:
+        mended = {office[:i] + alt + office[i + 1:]
+                  for i, (ch, alts) in enumerate(read[at:at + len(office)])
+                  for alt, p in alts if alt != ch and p >= ALTERNATE_MIN}
+        known = [m for m in mended if office_known(m)]
+        if len(known) == 1:
+            return known[0]
+    return _snap_office(office, _doubts(office, read)) or office
+
+
+def _doubts(text: str, read: Alternates) -> list[bool]:
+    """Which characters of `text` the recognizer did not know where it read the line again (`read`, aligned
+    at the offset where most characters agree): read otherwise there, or read so with less than even odds.
+    None doubted when no offset agrees on half of them (two reads of other text)."""
+    chars = [ch for ch, _ in read]
+    n = len(text)
+    best = max(range(max(1, len(chars) - n + 1)),
+               key=lambda a: sum(x == y for x, y in zip(text, chars[a:a + n])))
+    window = read[best:best + n]
+    if 2 * sum(x == ch for x, (ch, _) in zip(text, window)) < n:
+        return [False] * n
+    return [not (j < len(window) and window[j][0] == x and window[j][1][0][1] >= DOUBT) for j, x in enumerate(text)]
+
+
+DOUBT = 0.5  # less than even odds for the recognizer's own reading at a place: it did not know the character
+
+
+def _snap_office(office: str, doubtful: list[bool]) -> str | None:
+    """The one office the table knows that differs from the read only in characters the recognizer doubted
+    (`doubtful`, one per character of `office`), at most one in four of each name: its place one city or
+    county name (五大连治市 -> 五大连池市) or a city and a county under it (浦江市吴/市 -> 湛江市吴川市), its branch
+    a district under that place (大庄市公安局红周分局 -> 大庆市公安局红岗分局: of the cities 大?市, only 大庆
+    has a 红岗区). None when no office or several fit."""
+    m = _OFFICE.fullmatch(office)
+    if m is None:
+        return None
+    provinces, cities, counties = _tree()
+    place, branch = m["place"], m["branch"]
+
+    def near(at: int, text: str, names: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(c, n) for c, n in names if len(n) == len(text) and _wrong(text, n) <= max(1, len(n) // 4)
+                and all(a == b or doubtful[at + j] for j, (a, b) in enumerate(zip(text, n)))]
+
+    flat = [cn for level in ([provinces], cities.values(), counties.values()) for names in level for cn in names]
+    places = near(0, place, flat)
+    for cut in range(2, len(place) - 1):  # a city, then a county under it
+        for c, city in near(0, place[:cut], [cn for names in cities.values() for cn in names]):
+            places += [(cc, city + county) for cc, county in near(cut, place[cut:], counties.get(c, []))]
+    if branch is None:
+        found = {f"{name}公安局" for _, name in places}
+    else:
+        at = len(place) + 3
+        found = {f"{name}公安局{f}分局" for code, name in places for _, f in near(at, branch, [
+            ("", f) for _, n in counties.get(code, [])  # 东城区: 东城分局; 城区: 城区分局
+            for f in ((n[:-1], n) if len(n) > 2 and n.endswith("区") else (n,))])}
+    return found.pop() if len(found) == 1 else None

@@ -103,10 +103,14 @@ def _lone_label(text: str, labels: tuple[tuple[str, str], ...]) -> str | None:
 
 
 def _like(got: str, label: str) -> bool:
-    """`got` is `label` read with at most one character in three wrong (and its first or last right)."""
+    """`got` is `label` read with at most one character in three wrong (and its first or last right), or a
+    long label with its end right and half of it ("营本机关": the faint label's first characters are the
+    ones a small or noisy card loses; no value starts with half of 签发机关 or 有效期限)."""
     if len(got) != len(label):
         return False
     same = sum(a == b for a, b in zip(got, label))
+    if len(label) >= 4 and same * 2 >= len(label) and got[-2:] == label[-2:]:
+        return True
     return same * 3 >= len(label) * 2 - 1 and (got[0] == label[0] or got[-1] == label[-1])
 
 
@@ -285,10 +289,18 @@ def _text(pieces: list[_Piece]) -> str:
     return out
 
 
-def _label_column(rows: list[list[Item]], labels: tuple[tuple[str, str], ...]) -> float:
-    """Where the label column ends (mm): right of the left ends of lines that start with an exact label."""
+def _label_column(rows: list[list[Item]], labels: tuple[tuple[str, str], ...]) -> tuple[float, bool]:
+    """Where the label column ends (mm): right of the left ends of lines that start with an exact label; and
+    whether any did (else the column is only the leftmost line's start)."""
     starts = [r[0].box.x0 for r in rows if split_label(r[0].text, labels, False)[0] is not None]
-    return (float(np.median(starts)) if starts else min(r[0].box.x0 for r in rows)) + 4.0
+    return (float(np.median(starts)) if starts else min(r[0].box.x0 for r in rows)) + 4.0, bool(starts)
+
+
+def _label_half(text: str, labels: tuple[tuple[str, str], ...]) -> str | None:
+    """The field whose two-character label's second half leads this line ("名周丽": 姓 lost to a small or
+    noisy print), for a line that starts where the labels do: a value never starts there, so its first
+    character is the label's."""
+    return next((key for label, key in labels if len(label) == 2 and len(text) > 2 and text[0] == label[1]), None)
 
 
 def _parse_rows(items: list[Item], labels: tuple[tuple[str, str], ...]) -> list[_Row]:
@@ -296,7 +308,7 @@ def _parse_rows(items: list[Item], labels: tuple[tuple[str, str], ...]) -> list[
     raw = _rows(items)
     if not raw:
         return []
-    col = _label_column(raw, labels)
+    col, seen = _label_column(raw, labels)
     out = []
     for r in raw:
         row = _Row(r)
@@ -306,6 +318,8 @@ def _parse_rows(items: list[Item], labels: tuple[tuple[str, str], ...]) -> list[
             key, rest = split_label(text, labels, it.box.x0 < col or (it is r[0] and len(r) > 1))
             if key is None and it.box.x0 < col and it is not r[-1] and (key := _lone_label(text, labels)):
                 rest = ""
+            if key is None and seen and it is r[0] and it.box.x0 < col - 2.0 and (key := _label_half(text, labels)):
+                rest = text[1:]
             box = it.box
             if key is not None:
                 row.labels.append((key, it))
@@ -556,7 +570,8 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
 
     if "name" in by:
         r = by["name"][0]
-        name, pieces = nz.normalize_name(r.text), r.pieces
+        text, pieces = r.text, r.pieces
+        name = nz.normalize_name(text)
         if len(name) == 1 and len(pieces) == 1:
             # No resident's name is one character (a surname and a given name): a faint one was dropped by the
             # recognizer, which reads a blurred line better from a crop cut closer above and below (the glyphs
@@ -564,10 +579,11 @@ def _read_front(card: np.ndarray, items: list[Item], eng: Engine) -> CardText | 
             b = pieces[0].box
             for pad in (0.0, 0.5, -0.5):
                 wider = _layout_box(b.x0 - pad, b.y0 + 0.3, b.x1 + pad, b.y1 - 0.3)
-                text, conf = eng.recognize([crop(card, wider)])[0]
-                if len(again := nz.normalize_name(text)) >= 2 and conf >= 0.6:
-                    name, pieces = again, [_Piece(wider, text, conf)]
+                again, conf = eng.recognize([crop(card, wider)])[0]
+                if len(nz.normalize_name(again)) >= 2 and conf >= 0.6:
+                    text, pieces = again, [_Piece(wider, again, conf)]
                     break
+        name = nz.normalize_name(_name_dots(text, pieces, card, eng))
         if name:
             f["name"] = _field(pieces, _simplified(name, pieces, card, eng))
 
@@ -786,6 +802,8 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         above = [r for r in rows if r.cy < val_row.cy and not any(k in r.text for k in _TITLES)]
         if above and _AUTHORITY.search(above[-1].text):
             auth_row = above[-1]
+    if auth_row is not None and auth_row.key is None and _label_apart(auth_row.pieces):
+        auth_row.pieces = auth_row.pieces[1:]
     auth = auth_row.text.strip(nz.SPECKS) if auth_row is not None else ""
     if auth_row is not None and auth_row.key is None:
         # Known by its content, not its label: a label misread in the same box ("差发机关江阴市公安局") still
@@ -814,9 +832,34 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
     return out
 
 
+def _label_apart(pieces: list[_Piece]) -> bool:
+    """The first piece of an office's row, known by its content, is its 签发机关 label read as anything
+    ("BEAR", "MAK"): boxed apart, ending before the office begins, holding no part of an office's name
+    while the pieces after it do."""
+    if len(pieces) < 2 or pieces[0].box.x1 > pieces[1].box.x0 + 0.5:
+        return False
+    return not _AUTHORITY.search(pieces[0].text) and bool(_AUTHORITY.search(_text(pieces[1:])))
+
+
 def _alternates(card: np.ndarray, pieces: list[_Piece], eng: Engine) -> Alternates:
     """The recognizer's characters of these pieces of a row, each with its other readings there."""
     return [r for p in pieces for r in eng.read_alternates(crop(card, p.box))]
+
+
+# A mark between two parts of a name (the recognizer's reading of a small raised dot: "-", "_", "'").
+_NAME_MARK_CHAR = "[^\u3400-\u9fff\\s·・•･‧⋅∙.。°]"
+_NAME_MARK = re.compile(f"(?<=[\u3400-\u9fff]){_NAME_MARK_CHAR}(?=[\u3400-\u9fff])")
+
+
+def _name_dots(text: str, pieces: list[_Piece], card: np.ndarray, eng: Engine) -> str:
+    """The name's line with a mark between two of its characters put as the · that joins a minority name's
+    parts ("迪丽拜尔-库尔班"), where the recognizer also read · there; other marks are dust, dropped later."""
+    if not _NAME_MARK.search(text):
+        return text
+    read = _alternates(card, pieces, eng)
+    dots = {(read[i - 1][0], read[i + 1][0]) for i in range(1, len(read) - 1)
+            if re.fullmatch(_NAME_MARK_CHAR, read[i][0]) and also_read("·", read[i][1])}
+    return _NAME_MARK.sub(lambda m: "·" if (m.string[m.start() - 1], m.string[m.end()]) in dots else m[0], text)
 
 
 def _simplified(value: str, pieces: list[_Piece], card: np.ndarray, eng: Engine) -> str:

@@ -165,7 +165,7 @@ def snap_nation(text: str) -> tuple[str, float] | None:
 
 
 # The authority always ends in 局 (公安局, 分局); these are the glyphs a blurred 局 is read as.
-_JU_LOOKALIKES = "属扃周尚居届屆同向司咼"
+_JU_LOOKALIKES = "属扃周尚居届屆同向司咼角"
 
 
 def normalize_authority(text: str) -> str:
