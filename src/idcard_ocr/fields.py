@@ -104,12 +104,12 @@ def _lone_label(text: str, labels: tuple[tuple[str, str], ...]) -> str | None:
 
 def _like(got: str, label: str) -> bool:
     """`got` is `label` read with at most one character in three wrong (and its first or last right), or a
-    long label with its end right and half of it ("营本机关": the faint label's first characters are the
-    ones a small or noisy card loses; no value starts with half of 签发机关 or 有效期限)."""
+    long label read with half its characters right, its last among them ("营本机关", "指发利关": a small or
+    noisy card's faint label; no value starts with half of 签发机关 or 有效期限 ending the same)."""
     if len(got) != len(label):
         return False
     same = sum(a == b for a, b in zip(got, label))
-    if len(label) >= 4 and same * 2 >= len(label) and got[-2:] == label[-2:]:
+    if len(label) >= 4 and same * 2 >= len(label) and got[-1] == label[-1]:
         return True
     return same * 3 >= len(label) * 2 - 1 and (got[0] == label[0] or got[-1] == label[-1])
 
@@ -291,9 +291,11 @@ def _text(pieces: list[_Piece]) -> str:
 
 def _label_column(rows: list[list[Item]], labels: tuple[tuple[str, str], ...]) -> tuple[float, bool]:
     """Where the label column ends (mm): right of the left ends of lines that start with an exact label; and
-    whether any did (else the column is only the leftmost line's start)."""
+    whether a line starts with a label at all, exact or misread (else there may be no label column: a
+    screen's moire or a light copy loses the labels' pale ink, and the values start the lines)."""
     starts = [r[0].box.x0 for r in rows if split_label(r[0].text, labels, False)[0] is not None]
-    return (float(np.median(starts)) if starts else min(r[0].box.x0 for r in rows)) + 4.0, bool(starts)
+    seen = bool(starts) or any(split_label(r[0].text, labels, True)[0] is not None for r in rows)
+    return (float(np.median(starts)) if starts else min(r[0].box.x0 for r in rows)) + 4.0, seen
 
 
 def _label_half(text: str, labels: tuple[tuple[str, str], ...]) -> str | None:
@@ -834,9 +836,9 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
 
 def _label_apart(pieces: list[_Piece]) -> bool:
     """The first piece of an office's row, known by its content, is its 签发机关 label read as anything
-    ("BEAR", "MAK"): boxed apart, ending before the office begins, holding no part of an office's name
-    while the pieces after it do."""
-    if len(pieces) < 2 or pieces[0].box.x1 > pieces[1].box.x0 + 0.5:
+    ("BEAR", "MAK"): boxed apart in the label column, well left of where the office begins, holding no part
+    of an office's name while the pieces after it do."""
+    if len(pieces) < 2 or (b := pieces[0].box).x0 > pieces[1].box.x0 - 8.0 or b.cx > pieces[1].box.x0:
         return False
     return not _AUTHORITY.search(pieces[0].text) and bool(_AUTHORITY.search(_text(pieces[1:])))
 

@@ -165,15 +165,21 @@ def snap_nation(text: str) -> tuple[str, float] | None:
 
 
 # The authority always ends in 局 (公安局, 分局); these are the glyphs a blurred 局 is read as.
-_JU_LOOKALIKES = "属扃周尚居届屆同向司咼角"
+_JU_LOOKALIKES = "属扃周尚居届屆同向司咼角易"
 
 
 def normalize_authority(text: str) -> str:
-    """The issuing office as read, its end marks off and a last 局 misread as a look-alike put right."""
+    """The issuing office as read, its end marks off and a last 局 misread as a look-alike put right, and
+    the 局 of 公安局 before a branch (深圳市公安易盐田分局: only 公安县 has anything else after 公安)."""
     t = text.strip(SPECKS)
     if len(t) > 3 and t[-1] in _JU_LOOKALIKES and t[-2] in "安分":
         t = t[:-1] + "局"
+    if t.endswith("分局"):
+        t = _GONGAN_JU.sub("公安局", t)
     return t
+
+
+_GONGAN_JU = re.compile("公安[^局县](?=.+分局$)")
 
 
 def normalize_sex(text: str) -> str | None:
