@@ -190,8 +190,8 @@ def test_a_value_the_frames_favour_is_taken_and_one_never_seen_is_not(engine: En
                       "taken for none"),
     (777, 21, "authority", "the label boxed apart as 三关, its box running 1.8 mm into the office's"),
     (777, 32, "authority", "the label read 指发利关 in the office's box: half of it right, its last character too"),
-    (_BENCH_SEED, 8, "authority", "the faint 签发机关 read 营本机关 in the office's box: two characters wrong, so the label "
-                     "led the office, and the office's 县 and 局 were read with less than even odds"),
+    (_BENCH_SEED, 8, "authority", "the faint 签发机关 read 营本机关 in the office's box: two characters "
+                                  "wrong, so the label led the office; its 县 and 局 read with less than even odds"),
     (_BENCH_SEED, 14, "name", "the · joining a minority name's parts read '-' (· at 0.44 there), dropped as dust"),
     (_BENCH_SEED, 20, "name", "姓 of the 姓名 label never read: 名 led the name in the box that began at the label"),
     (_BENCH_SEED, 24, "authority", "the label boxed apart and read BEAR, joined to the office; 大庄 and 红周 doubted"),
