@@ -195,6 +195,8 @@ def test_a_value_the_frames_favour_is_taken_and_one_never_seen_is_not(engine: En
     (_BENCH_SEED, 14, "name", "the · joining a minority name's parts read '-' (· at 0.44 there), dropped as dust"),
     (_BENCH_SEED, 20, "name", "姓 of the 姓名 label never read: 名 led the name in the box that began at the label"),
     (_BENCH_SEED, 24, "authority", "the label boxed apart and read BEAR, joined to the office; 大庄 and 红周 doubted"),
+    (777, 13, "valid_from", "the first date's day read 08 for 03: a term runs whole years, and the recognizer also "
+                            "read the 3 of the second date's day there"),
     (_BENCH_SEED, 35, "authority", "五大连池市 read 五大连治市 with 治 at 0.18: no look-alike the recognizer gave 5 %"),
 ])
 def test_a_small_cards_label_and_doubted_office(engine: Engine, seed: int, i: int, key: str, cause: str) -> None:
@@ -218,3 +220,18 @@ def test_the_ju_of_gongan_ju_before_a_branch() -> None:
     assert nz.normalize_authority("深圳市公安易盐田分局") == "深圳市公安局盐田分局"
     assert nz.normalize_authority("深圳市公安易") == "深圳市公安局"
     assert nz.normalize_authority("公安县公安局") == "公安县公安局"  # 公安县's own 公安 stays
+
+
+def test_a_ranges_two_days_agree_where_the_recognizer_also_read_it() -> None:
+    from idcard_ocr.fields import _same_day
+
+    def read(text: str, doubts: dict[int, list[tuple[str, float]]]) -> list[tuple[str, list[tuple[str, float]]]]:
+        return [(ch, [(ch, 0.6), *doubts.get(i, [])]) for i, ch in enumerate(text)]
+
+    text = "2005.02.06-2025.02.08"  # digit 7 of the first date is character 9
+    assert _same_day("2005-02-06", "2025-02-08", read(text, {9: [("8", 0.3)]})) == ("2005-02-08", "2025-02-08")
+    assert _same_day("2005-02-06", "2025-02-08", read(text, {20: [("6", 0.3)]})) == ("2005-02-06", "2025-02-06")
+    # neither, or both, read the other's digit: nothing says which is wrong
+    assert _same_day("2005-02-06", "2025-02-08", read(text, {})) == ("2005-02-06", "2025-02-08")
+    both = {9: [("8", 0.3)], 20: [("6", 0.3)]}
+    assert _same_day("2005-02-06", "2025-02-08", read(text, both)) == ("2005-02-06", "2025-02-08")

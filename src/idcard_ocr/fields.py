@@ -825,6 +825,8 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         got = _probe(card, _layout_box(b.x1 + 0.5, b.y0 - 0.15 * h, CARD_W_MM - 2.0, b.y1 + 0.15 * h), eng)
         if got is not None and got.conf >= 0.8 and _AUTHORITY.search(got.text):
             f["authority"] = _field([got], _office(got.text[: got.text.rfind("局") + 1 or None]))
+    if vfrom and vto and vto != nz.LONG_TERM and vfrom[5:] != vto[5:] and card is not None and eng is not None:
+        vfrom, vto = _same_day(vfrom, vto, _alternates(card, val_row.pieces, eng))  # type: ignore[union-attr]
     if vfrom:
         f["valid_from"] = _field(val_row.pieces, vfrom)  # type: ignore[union-attr]
     if vto:
@@ -832,6 +834,27 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
     if not f or (not vfrom and "authority" not in f):
         return None  # a title alone: a page quoting 中华人民共和国, not a card's back
     return out
+
+
+def _same_day(vfrom: str, vto: str, read: Alternates) -> tuple[str, str]:
+    """A validity range whose two dates fall on different days put right: a term runs whole years, so both
+    print one month and day, and where they differ one date's digit is misread (6 for 8). Each date takes
+    the other's digits only where the recognizer also read them there (`read`: the row's characters with
+    their readings, the two dates' 16 digits in order); when neither or both do, the range stays as read."""
+    digits = [options for ch, options in read if ch.isdigit()]
+    a, b = vfrom.replace("-", ""), vto.replace("-", "")
+    if len(digits) != 16 or "".join(ch for ch, _ in read if ch.isdigit()) != a + b:
+        return vfrom, vto
+    differ = [j for j in range(4, 8) if a[j] != b[j]]
+    to_b = all(also_read(b[j], digits[j]) for j in differ)  # vfrom misread: it takes vto's day
+    to_a = all(also_read(a[j], digits[8 + j]) for j in differ)
+    if to_b == to_a:
+        return vfrom, vto
+
+    def put(date: str, day: str) -> str:
+        return date if nz.parse_date(date[:5] + day) is None else date[:5] + day
+
+    return (put(vfrom, vto[5:]), vto) if to_b else (vfrom, put(vto, vfrom[5:]))
 
 
 def _label_apart(pieces: list[_Piece]) -> bool:
