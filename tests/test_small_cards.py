@@ -21,10 +21,10 @@ _BENCH_SEED = 20261126  # bench.run's default seed: sample i is make_sample(seed
 
 
 @cache
-def _lowq(i: int, seed: int = _BENCH_SEED) -> Sample:
+def _lowq(i: int, seed: int = _BENCH_SEED, layout: str = "plain") -> Sample:
     from tools.synth import make_sample
 
-    return make_sample(seed * 100_003 + i, "lowq")
+    return make_sample(seed * 100_003 + i, "lowq", layout=layout)
 
 
 @pytest.mark.parametrize(("i", "keys", "cause"), [
@@ -235,3 +235,24 @@ def test_a_ranges_two_days_agree_where_the_recognizer_also_read_it() -> None:
     assert _same_day("2005-02-06", "2025-02-08", read(text, {})) == ("2005-02-06", "2025-02-08")
     both = {9: [("8", 0.3)], 20: [("6", 0.3)]}
     assert _same_day("2005-02-06", "2025-02-08", read(text, both)) == ("2005-02-06", "2025-02-08")
+
+
+@pytest.mark.parametrize(("seed", "i", "cause"), [
+    (777, 31, "the 有效期限 label boxed apart and read NOEN: its letters read as digits before the first date"),
+    (_BENCH_SEED, 12, "有效期限 read 有效期 with the range in one box: the year's 2 taken for the label's 限"),
+])
+def test_a_layout_varied_small_cards_validity(engine: Engine, seed: int, i: int, cause: str) -> None:
+    from idcard_ocr import read
+
+    s = _lowq(i, seed, "varied")
+    r = read(s.image, engine=engine)
+    got = {k: r.fields[k].value for k in ("valid_from", "valid_to") if k in r.fields}
+    assert got == {k: s.truth.fields[k] for k in ("valid_from", "valid_to")}, cause
+
+
+def test_no_label_holds_a_digit_so_a_label_read_short_leaves_the_values_digits() -> None:
+    from idcard_ocr.fields import BACK_LABELS, split_label
+
+    assert split_label("有效期2017.01.07-2037.01.07", BACK_LABELS, True) == ("validity", "2017.01.07-2037.01.07")
+    assert split_label("有效期阴2017.01.07-2037.01.07", BACK_LABELS, True) == ("validity", "2017.01.07-2037.01.07")
+    assert nz.normalize_authority("宣威市公室局") == "宣威市公安局"

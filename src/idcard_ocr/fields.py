@@ -129,7 +129,10 @@ def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: b
             if _like(t[: len(label)], label):
                 if label == "住址" and t[1:].startswith(province_prefixes()):
                     return key, t[1:]  # 住 then the address's 云南...: 址 hidden, not misread
-                return key, t[len(label):].lstrip(":：" + _LEAD)
+                n = len(label)
+                while t[n - 1].isdigit():  # no label holds a digit: the label read short, the value's first
+                    n -= 1  # digits after it ("有效期2017.01.07-...": 限 lost, not read as 2)
+                return key, t[n:].lstrip(":：" + _LEAD)
         for label, key in labels:
             # part of a label hidden (a note written over it, glare): what is left of it starts the line
             # (址 only: 名 别 族 生 also begin names, 别克 for one, and a row without labels has no label column)
@@ -786,6 +789,8 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
     vfrom = vto = None
     val_row = None
     for r in val_rows:
+        if r.key is None and _label_apart(r.pieces, _RANGE):
+            r.pieces = r.pieces[1:]
         vfrom, vto = nz.parse_validity(r.text)
         if vfrom or vto:
             val_row = r
@@ -804,7 +809,7 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         above = [r for r in rows if r.cy < val_row.cy and not any(k in r.text for k in _TITLES)]
         if above and _AUTHORITY.search(above[-1].text):
             auth_row = above[-1]
-    if auth_row is not None and auth_row.key is None and _label_apart(auth_row.pieces):
+    if auth_row is not None and auth_row.key is None and _label_apart(auth_row.pieces, _AUTHORITY):
         auth_row.pieces = auth_row.pieces[1:]
     auth = auth_row.text.strip(nz.SPECKS) if auth_row is not None else ""
     if auth_row is not None and auth_row.key is None:
@@ -857,13 +862,13 @@ def _same_day(vfrom: str, vto: str, read: Alternates) -> tuple[str, str]:
     return (put(vfrom, vto[5:]), vto) if to_b else (vfrom, put(vto, vfrom[5:]))
 
 
-def _label_apart(pieces: list[_Piece]) -> bool:
-    """The first piece of an office's row, known by its content, is its 签发机关 label read as anything
-    ("BEAR", "MAK"): boxed apart in the label column, well left of where the office begins, holding no part
-    of an office's name while the pieces after it do."""
+def _label_apart(pieces: list[_Piece], value: re.Pattern[str]) -> bool:
+    """The first piece of a back row known by its content (`value`: an office, a date range) is its label
+    read as anything ("BEAR", "NOEN"): boxed apart in the label column, well left of where the value
+    begins, holding no part of the value while the pieces after it do."""
     if len(pieces) < 2 or (b := pieces[0].box).x0 > pieces[1].box.x0 - 8.0 or b.cx > pieces[1].box.x0:
         return False
-    return not _AUTHORITY.search(pieces[0].text) and bool(_AUTHORITY.search(_text(pieces[1:])))
+    return not value.search(pieces[0].text) and bool(value.search(_text(pieces[1:])))
 
 
 def _alternates(card: np.ndarray, pieces: list[_Piece], eng: Engine) -> Alternates:

@@ -170,16 +170,18 @@ _JU_LOOKALIKES = "属扃周尚居届屆同向司咼角易"
 
 def normalize_authority(text: str) -> str:
     """The issuing office as read, its end marks off and a last 局 misread as a look-alike put right, and
-    the 局 of 公安局 before a branch (深圳市公安易盐田分局: only 公安县 has anything else after 公安)."""
+    the 局 of 公安局 before a branch (深圳市公安易盐田分局: only 公安县 has anything else after 公安) and its 安
+    (公室局)."""
     t = text.strip(SPECKS)
     if len(t) > 3 and t[-1] in _JU_LOOKALIKES and t[-2] in "安分":
         t = t[:-1] + "局"
     if t.endswith("分局"):
         t = _GONGAN_JU.sub("公安局", t)
-    return t
+    return _GONG_X_JU.sub("公安局", t)
 
 
 _GONGAN_JU = re.compile("公安[^局县](?=.+分局$)")
+_GONG_X_JU = re.compile("公[^安]局")  # 公室局: no place name holds 局, so 公?局 is 公安局
 
 
 def normalize_sex(text: str) -> str | None:
