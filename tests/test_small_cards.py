@@ -256,3 +256,24 @@ def test_no_label_holds_a_digit_so_a_label_read_short_leaves_the_values_digits()
     assert split_label("有效期2017.01.07-2037.01.07", BACK_LABELS, True) == ("validity", "2017.01.07-2037.01.07")
     assert split_label("有效期阴2017.01.07-2037.01.07", BACK_LABELS, True) == ("validity", "2017.01.07-2037.01.07")
     assert nz.normalize_authority("宣威市公室局") == "宣威市公安局"
+
+
+def test_a_small_back_whose_small_print_is_lost_is_a_back_by_its_two_titles(engine: Engine) -> None:
+    from idcard_ocr import read
+
+    s = _lowq(14, 777)  # a back ~230 px wide: its titles read, its office and dates blurred past reading
+    assert read(s.image, engine=engine).side == "back"
+
+
+def test_two_titles_make_a_back_only_as_a_card_prints_them() -> None:
+    from idcard_ocr.boxes import Box
+    from idcard_ocr.fields import Item, _title_pair
+
+    def item(text: str, x0: float, y0: float, x1: float, y1: float) -> Item:
+        return Item(Box(np.zeros((4, 2), np.float32), x0, y0, x1, y1), text, 0.9)
+
+    t1, t2 = item("中华人民共和国", 28.6, 8.0, 71.5, 13.0), item("居民身份证", 23.7, 16.0, 76.5, 23.0)
+    assert _title_pair([t1, t2])
+    assert not _title_pair([item("中华人民共和国居民身份证法", 10.0, 8.0, 80.0, 13.0)])  # a page's heading
+    assert not _title_pair([t2, item("中华人民共和国", 28.6, 30.0, 71.5, 35.0)])  # 居民身份证 above
+    assert not _title_pair([t1, item("居民身份证", 60.0, 16.0, 85.0, 23.0)])  # not centred under it

@@ -836,9 +836,18 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         f["valid_from"] = _field(val_row.pieces, vfrom)  # type: ignore[union-attr]
     if vto:
         f["valid_to"] = _field(val_row.pieces, vto)  # type: ignore[union-attr]
-    if not f or (not vfrom and "authority" not in f):
+    if (not f or (not vfrom and "authority" not in f)) and not _title_pair(items):
         return None  # a title alone: a page quoting 中华人民共和国, not a card's back
     return out
+
+
+def _title_pair(items: list[Item]) -> bool:
+    """Both of a back's titles, each a line of its own, 居民身份证 under 中华人民共和国 and centred with it: the
+    card's back even where its small print is too blurred to read (a page quoting the titles runs them into
+    one heading, 中华人民共和国居民身份证法)."""
+    one = [i for i in items if i.text.strip(nz.SPECKS) == "中华人民共和国"]
+    two = [i for i in items if i.text.strip(nz.SPECKS) == "居民身份证"]
+    return any(b.box.cy > a.box.cy and abs(b.box.cx - a.box.cx) < 0.25 * b.box.w for a in one for b in two)
 
 
 def _same_day(vfrom: str, vto: str, read: Alternates) -> tuple[str, str]:

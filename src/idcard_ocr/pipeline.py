@@ -547,10 +547,10 @@ def read_detailed(
             # Another card type: read it again by its own labels, then judge what that read.
             detailed = _read_as(detailed, cc.card_type, eng, t0, timings)
             cc = assess(detailed, side, eng)
-        elif any(not v.card.fields for v in detailed.views):
+        elif any(_placeholder(v.card) for v in detailed.views):
             # A green card kept for the temporary card's reader (read_quad) that the checks did not type as
             # one: no ID card after all.
-            views = [v for v in detailed.views if v.card.fields]
+            views = [v for v in detailed.views if not _placeholder(v.card)]
             reading = _cards_reading(img, [v.card for v in views], repaired, t0, timings)
             detailed = Detailed(reading, views, decoded, outlines=outlines, unread=unread)
             cc = assess(detailed, side, eng)
@@ -558,6 +558,12 @@ def read_detailed(
     detailed.reading = _full_res(detailed.reading, decoded)
     detailed.reading.time_ms = round((time.perf_counter() - t0) * 1000, 1)
     return detailed
+
+
+def _placeholder(card: Card) -> bool:
+    """A front without fields: a green card kept for the temporary card's reader (a back without fields is
+    one whose two titles read and its small print did not)."""
+    return card.side == "front" and not card.fields
 
 
 def _full_res(r: Reading, d: Decoded) -> Reading:
