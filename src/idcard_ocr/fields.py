@@ -836,7 +836,9 @@ def _read_back(items: list[Item], card: np.ndarray | None = None, eng: Engine | 
         f["valid_from"] = _field(val_row.pieces, vfrom)  # type: ignore[union-attr]
     if vto:
         f["valid_to"] = _field(val_row.pieces, vto)  # type: ignore[union-attr]
-    if (not f or (not vfrom and "authority" not in f)) and not _title_pair(items):
+    if not f and _title_pair(items):
+        return out  # a back by its titles alone, its small print too blurred to read (the reader takes it last)
+    if not f or (not vfrom and "authority" not in f):
         return None  # a title alone: a page quoting 中华人民共和国, not a card's back
     return out
 

@@ -296,6 +296,7 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
     fitness: list[Fitness] = []
     held: list[bool] = []  # each card's outline held by its edges (Edges.held)
     unread: list[tuple[np.ndarray, str]] = []  # quads read to no card, with the text read in them
+    bare: list[tuple[np.ndarray, CardText, np.ndarray, Fitness]] = []  # backs read by their titles alone
     read_lines: list[np.ndarray] = []  # image quads of the lines read in them that are no key line
     made: list[Edges] = []
 
@@ -320,6 +321,9 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
                 continue  # this quad (an outline, then its card placed again by a key line) was read: nothing
             seen: list[tuple[np.ndarray, str]] = []
             got = read_quad(img, q, eng, seen=seen, edges=edges())
+            if got is not None and got[1].side == "back" and not got[1].fields:
+                bare.append(got)  # a back by its titles alone: taken only if no card reads better (below)
+                got = None
             if got is None:
                 unread.append((q, "".join(t for _, t in seen)))
                 # (A line of many digits may be the number strip misread through a quad that is not the card's,
@@ -404,6 +408,9 @@ def _find_cards(img: np.ndarray, eng: Engine, timings: dict[str, float]
         t = time.perf_counter()
         by_key_lines()
         timings["fallback_ms"] = (time.perf_counter() - t) * 1000
+    if not found and bare:
+        q, ct, outline_q, _ = max(bare, key=lambda b: b[3])
+        found.append((_to_card(img.shape, q, ct, outline_q), ct))
     return found, outlines, unread
 
 
