@@ -130,7 +130,7 @@ def split_label(text: str, labels: tuple[tuple[str, str], ...], at_line_start: b
                 if label == "住址" and t[1:].startswith(province_prefixes()):
                     return key, t[1:]  # 住 then the address's 云南...: 址 hidden, not misread
                 n = len(label)
-                while t[n - 1].isdigit():  # no label holds a digit: the label read short, the value's first
+                while n > 1 and t[n - 1].isdigit():  # no label holds a digit: the label read short, the value's first
                     n -= 1  # digits after it ("有效期2017.01.07-...": 限 lost, not read as 2)
                 return key, t[n:].lstrip(":：" + _LEAD)
         for label, key in labels:
