@@ -857,13 +857,13 @@ def _same_day(vfrom: str, vto: str, read: Alternates) -> tuple[str, str]:
     print one month and day, and where they differ one date's digit is misread (6 for 8). Each date takes
     the other's digits only where the recognizer also read them there (`read`: the row's characters with
     their readings, the two dates' 16 digits in order); when neither or both do, the range stays as read."""
-    digits = [options for ch, options in read if ch.isdigit()]
+    digits = [(ch, options) for ch, options in read if ch.isdigit()]
     a, b = vfrom.replace("-", ""), vto.replace("-", "")
-    if len(digits) != 16 or "".join(ch for ch, _ in read if ch.isdigit()) != a + b:
+    if "".join(ch for ch, _ in digits) != a + b:
         return vfrom, vto
     differ = [j for j in range(4, 8) if a[j] != b[j]]
-    to_b = all(also_read(b[j], digits[j]) for j in differ)  # vfrom misread: it takes vto's day
-    to_a = all(also_read(a[j], digits[8 + j]) for j in differ)
+    to_b = all(also_read(b[j], digits[j][1]) for j in differ)  # vfrom misread: it takes vto's day
+    to_a = all(also_read(a[j], digits[8 + j][1]) for j in differ)
     if to_b == to_a:
         return vfrom, vto
 
