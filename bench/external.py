@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,11 @@ def _checks_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "plain_photos": len(plain),
         "plain_flagged_blur_or_exposure": sum(r["blur"] or r["over"] or r["under"] for r in plain),
+        # what a vendor's image_status says (glare counts as over_exposure there)
+        "plain_status_not_normal": sum(r["image_status"] != "normal" for r in plain),
+        "status_by_condition": {c: dict(sorted(Counter(r["image_status"] for r in rows
+                                                       if r["condition"] == c).items()))
+                                for c in sorted({r["condition"] for r in rows})},
         "copies_called_photocopy": f"{sum(r['risk'] == 'photocopy' for r in copies)}/{len(copies)}",
         "screens_called_screen": f"{sum(r['risk'] == 'screen' for r in screens)}/{len(screens)}",
         "originals_flagged":

@@ -121,8 +121,10 @@ def glare(cp: CardPixels) -> dict[str, float]:
     such a field then read as washed out over its whole length. The 1st still lies on the strokes' cores.)
     Lift = (ink - card ink) / (card background - card ink), with the card's ink from its darkest tiles in the
     same face: the number strip's own for the number, the other values' for them (a light or thin face for the
-    values beside a bold number strip is no glare). The measure is the largest mean lift over a field (a glare
-    washes out part of a line, not a tile's corner).
+    values beside a bold number strip is no glare). A tile's ink is the darker of its own and its right
+    neighbour's (the last tile's: its left one's): a tile in the gap between the birth date's groups (1990 年 1
+    月) holds no stroke, which is no ink, not washed-out ink; a highlight, 10 mm or more across, lifts both. The
+    measure is the largest mean lift over a field (a glare washes out part of a line, not a tile's corner).
     """
     g = cp.gray.astype(np.float32)
     t = int(4 * PX_PER_MM)
@@ -144,12 +146,18 @@ def glare(cp: CardPixels) -> dict[str, float]:
         return {"glare_lift": float("nan"), "glare_clip": float("nan")}
     ink, bg, own = np.array(inks), np.array(bgs), np.array(owner)
     bg_ref = float(np.median(bg))
+    paired = ink.copy()
+    for i in np.unique(own):
+        at = np.flatnonzero(own == i)
+        if len(at) > 1:
+            pair = np.minimum(ink[at[:-1]], ink[at[1:]])
+            paired[at] = np.r_[pair, pair[-1]]
     strip = np.array([keyed[i][0] == "number" for i in owner])
     lift = np.zeros_like(ink)
     for face in (strip, ~strip):
         if face.any():
             ink_ref = float(np.percentile(ink[face], 10))
-            lift[face] = (ink[face] - ink_ref) / max(bg_ref - ink_ref, 1.0)
+            lift[face] = (paired[face] - ink_ref) / max(bg_ref - ink_ref, 1.0)
     per_field = [float(lift[own == i].mean()) for i in np.unique(own)]
     return {"glare_lift": max(per_field), "glare_clip": float(max(clips))}
 

@@ -11,11 +11,13 @@ import math
 import cv2
 import numpy as np
 
-from ..layout import ASPECT
+from ..layout import ASPECT, PX_PER_MM
 from ..model import Quality, Reading
 
 # Edge width (px on the 10 px/mm card) above which text counts as blurred. Reproductions are softer by
-# nature (toner, screen pixels): they get their own limits, set above what an unblurred one shows.
+# nature (toner, screen pixels): they get their own limits, set above what an unblurred one shows. A card the
+# photo holds at fewer px/mm is straightened up to 10 px/mm, which widens every edge by as much: its width is
+# judged in the photo's own pixels (see native_width).
 BLUR_WIDTH = {"photo": 3.5, "photocopy": 4.6, "screen": 5.8}
 SHARP_WIDTH = 2.8  # a crisp straightened card measures 2.2-2.8 px
 OVER_CLIPPED = 0.5  # fraction of the card at >= 250 grey: the print is burnt out
@@ -24,11 +26,12 @@ UNDER_MEDIAN = 140.0  # median grey of the card: a light card this dark is under
 # hand in a lit scene is not. Midway between our renderer's under-exposed scenes (at most ~115) and its
 # lit ones, shadowed included (at least ~210).
 SCENE_BRIGHT = 160.0
-# Mean lift of a field's ink towards its background (see measure.glare) from which a glare washes it out.
-# Fronts mix fonts and sizes (their unwashed lift runs higher) and need more than backs. Set midway between
-# glare-free and glare renders of the plain layout (training seeds; fronts: at most 0.27 without, at least 0.29
-# with a glare over a field); the varied layout's renders lie alike (0.25 without, 0.27 with).
-GLARE_LIFT = {"front": 0.28, "back": 0.24}
+# Mean lift of a field's ink towards its background (see measure.glare) from which a glare washes it out. Set on
+# plain-layout renders of seeds 33,000,000 on (none in bench/risk.py): glare-free cards measure at most 0.08 on
+# fronts and 0.14 on backs, and the lift follows the highlight's wash-out over the field (the truth's glare is a
+# mean wash-out of 0.25): 0.24 agrees best with it on both sides. (Fronts needed more while a tile in the gap
+# between the birth date's groups counted as washed out.)
+GLARE_LIFT = 0.24
 MIN_PX_PER_MM = 4.0  # below this 2.8 mm characters are under 11 px tall: too small to read reliably
 CUT_TOLERANCE = 0.01  # a corner further than this fraction of the image outside it: card cut off
 BORDER_NEAR = 0.06  # two corners within this fraction of one image edge: an edge along the border
@@ -96,6 +99,17 @@ def cut_off(quads: list[np.ndarray], image_size: tuple[int, int], reach: list[bo
     return False
 
 
+def native_width(edge_width: float, px_per_mm: float) -> float:
+    """An edge width measured on the straightened card, in the photo's own pixels where the card was upsampled.
+
+    A sharp card held at 5 px/mm measures about twice a sharp card's width once straightened to 10 px/mm (our
+    renderer's two cards side by side, other people's small cards): the photo is not blurred, only small
+    (too_small says when too small to read)."""
+    if _nan(px_per_mm) or px_per_mm >= PX_PER_MM:
+        return edge_width
+    return edge_width * px_per_mm / PX_PER_MM
+
+
 def scene_brightness(img: np.ndarray) -> float:
     """The 95th percentile grey of the whole photo, on a small copy."""
     small = cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)
@@ -117,19 +131,21 @@ def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: li
         vals = [m[key] for m in per_card if not _nan(m.get(key))]
         return float(fn(vals)) if vals else float("nan")
 
-    width = worst("edge_width")
+    ppms = px_per_mm if len(px_per_mm) == len(per_card) else [float("nan")] * len(per_card)
+    widths = [native_width(m["edge_width"], p) for m, p in zip(per_card, ppms) if not _nan(m.get("edge_width"))]
+    width = max(widths) if widths else float("nan")
     clip = worst("clip_hi")
     median = worst("p50", min)
     lift = worst("glare_lift")
-    # Glare is judged per card against its side's limit; "glare_excess" > 0 means over the limit.
-    excess = [m["glare_lift"] - GLARE_LIFT["back" if m.get("back") else "front"] for m in per_card
-              if not _nan(m.get("glare_lift"))]
+    # Glare is judged per card; "glare_excess" > 0 means over the limit.
+    excess = [m["glare_lift"] - GLARE_LIFT for m in per_card if not _nan(m.get("glare_lift"))]
     glare_excess = max(excess) if excess else float("nan")
     ppm = min(px_per_mm) if px_per_mm else float("nan")
     limit = BLUR_WIDTH.get(medium, BLUR_WIDTH["photo"])
     reasons: list[str] = []
     q.blur = None if _nan(width) else width > limit
-    q.over_exposure = None if _nan(clip) else clip >= OVER_CLIPPED
+    # A copier prints its paper white: on a copy, clipped paper is the medium, not an exposure fault.
+    q.over_exposure = None if _nan(clip) else bool(clip >= OVER_CLIPPED and medium != "photocopy")
     q.under_exposure = None if _nan(median) else bool(median < UNDER_MEDIAN and not scene_p95 >= SCENE_BRIGHT)
     # Glare is a local highlight on an otherwise fine card: a burnt-out card is over-exposed as a whole, a
     # blurred one has its thin strokes lifted everywhere, and toner on paper does not shine.
@@ -162,7 +178,7 @@ def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: li
     f = 1.0
     if not _nan(width):  # 1 up to a crisp card's width, 0.5 at the blur limit
         f *= float(np.clip(1 - 0.5 * (width - SHARP_WIDTH) / (limit - SHARP_WIDTH), 0.2, 1.0))
-    if not _nan(clip):
+    if not _nan(clip) and medium != "photocopy":
         f *= float(np.clip(1 - 0.7 * clip, 0.3, 1.0))
     if not _nan(median):
         f *= float(np.clip((median - 60) / (UNDER_MEDIAN + 40 - 60), 0.2, 1.0))
@@ -186,12 +202,14 @@ def assess_quality(reading: Reading, per_card: list[dict[str, float]], quads: li
         status = "other_type_card"
     elif side_requested in ("front", "back") and found not in (side_requested, "both"):
         status = "reversed_side"
-    elif q.blur:
-        status = "blurred"
+    elif q.under_exposure:
+        # Before blurred: a dark photo's noise is large against its little contrast and widens the edges
+        # measured (other people's dark, noisy photos of sharp cards: 4.0-4.4 px); the light is the fault.
+        status = "over_dark"
+    elif q.blur or q.too_small:
+        status = "blurred"  # a card too small to read is as unclear as a blurred one (no status of its own)
     elif q.over_exposure or q.glare:
         status = "over_exposure"  # 003: 关键字段反光或过曝 (reflection over a key field, or over-exposure)
-    elif q.under_exposure:
-        status = "over_dark"
     else:
         status = "normal"
     q.image_status = status  # type: ignore[assignment]
