@@ -72,6 +72,36 @@ def test_lines_read_clearly_with_no_key_line_are_not_read_upside_down() -> None:
     assert clear.recognized == 3 and unsure.recognized == 6  # the three widest, once or both ways up
 
 
+class _Mixed(_Lines):
+    """Reads each call's crops in turn from `reads` (a page: some lines cut or faint, some clear prose)."""
+
+    def __init__(self, quads: list[np.ndarray], reads: list[list[tuple[str, float]]]) -> None:
+        super().__init__(quads)
+        self.reads = reads
+
+    def recognize(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        self.recognized += len(crops)
+        return self.reads.pop(0)[: len(crops)] if self.reads else [("", 0.0) for _ in crops]
+
+
+def test_a_line_of_chinese_read_clearly_settles_the_way_up() -> None:
+    # A page's block outlined like a card: its widest line cut by the outline reads unsure, and so the other way
+    # up was tried as well; a clear run of Chinese among its lines says this way up is right (upside down,
+    # Chinese does not read as Chinese: 0 of 993 card lines turned over read a run of six above 0.63).
+    card = np.full((540, 856, 3), 230, np.uint8)
+    quads = [_line(60, 40 + 50 * i, 500 - 20 * i, 30) for i in range(3)] + \
+        [_line(60, 200 + 50 * i, 200, 30) for i in range(3)]  # three as short as the number's label
+    page = [[("电可能具有語有的是", 0.61)], [("", 0.0), ("畫本大生", 0.33)],
+            [("学习网上知道开发工程", 0.98), ("结果电影", 0.97), ("应为", 0.96)]]
+    eng = _Mixed(quads, [list(r) for r in page])
+    assert hypotheses(card, eng) == []  # type: ignore[arg-type]
+    assert eng.recognized == 6  # this way up only
+    digits = [[("6220176233536778", 0.95)], [("", 0.0), ("畫本", 0.33)], [("VALID THRU", 0.97)]]
+    eng = _Mixed(quads, [list(r) for r in digits])  # no run of Chinese: perhaps upside down, tried both ways
+    assert hypotheses(card, eng) == []  # type: ignore[arg-type]
+    assert eng.recognized == 12
+
+
 def test_a_screens_moire_is_told_from_print(render: Render, detailed: Callable[[int, str], Any]) -> None:
     # Only where a screen's moire can hide the lines is the grey copy detected again.
     for condition, moire in (("screen", True), ("clean", False), ("photocopy", False)):

@@ -25,6 +25,8 @@ from .refine import Fit, fit
 DET_SIDE = 704  # detection size for the canonical card: 2.5 mm text stays ~20 px tall
 _KEY_CANDIDATES = 3
 _SURE = 0.9  # a line read with this confidence was read the right way up
+# ... and so was one read as a run of Chinese this confidently: upside down, Chinese does not read as Chinese.
+_PROSE = re.compile(r"[\u4e00-\u9fff]{6}")
 _KEY_ASPECT = 22.0  # no key line is longer than this many times its height (the number with its label: ~20)
 
 # 18 characters exactly: bank cards (16/19 digits) and phone numbers must not pass for an ID number.
@@ -101,7 +103,8 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None,
         boxes = to_boxes(lines, flipped)
         keys: list[tuple[str, Box, str]] = []
         known: dict[int, tuple[str, float]] = {}
-        sure = True  # every line read this way up read with confidence
+        sure = True  # every line read this way up read with confidence, or one as a run of Chinese
+        prose = False
         # The widest line alone first: on most cards it is the number strip or a title.
         for chunk in (cand[:1], cand[1:_KEY_CANDIDATES], cand[_KEY_CANDIDATES:]):
             if not chunk:
@@ -114,6 +117,7 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None,
             if read is not None:
                 read.extend((i, t, flipped) for i, (t, _) in zip(chunk, texts))
             sure = sure and all(c >= _SURE for _, c in texts)
+            prose = prose or any(c >= _SURE and _PROSE.search(t) for t, c in texts)
             for i, (text, _) in zip(chunk, texts):
                 kind = key_kind(text)
                 if kind and _placed(kind, boxes[i]):
@@ -121,8 +125,10 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None,
             if any(k in _KEY_PLACE for k, _, _ in keys):
                 break
         if not keys:
-            if sure and len(cand) >= 2:
-                break  # its lines read clearly this way up and none is a key line: no use reading them upside down
+            if (sure and len(cand) >= 2) or prose:
+                # its lines read clearly this way up (a page's, a receipt's) and none is a key line: no use
+                # reading them upside down
+                break
             continue
         side = "front" if any(_SIDE_OF[k] == "front" for k, _, _ in keys) else "back"
         coarse = next(((k, b, t) for k, b, t in keys if k in _KEY_PLACE and _SIDE_OF[k] == side), None)
