@@ -36,6 +36,21 @@ def test_what_cannot_be_told_is_left_as_read(read: str) -> None:
     assert correct(read) == read
 
 
+@pytest.mark.parametrize(("read", "truth"), [
+    ("三北河北省保定市蠡县中合乡陈西村委会", "河北省保定市蠡县中合乡陈西村委会"),  # 住址 read 三北 (faint label ink)
+    ("址内蒙古自治区乌兰察布市察哈尔右翼后旗", "内蒙古自治区乌兰察布市察哈尔右翼后旗"),
+    ("住北京市朝阳区", "北京市朝阳区"),
+])
+def test_a_misread_label_before_the_province_is_no_address(read: str, truth: str) -> None:
+    # (an address begins with its province; a province's whole name one or two characters in)
+    assert correct(read) == truth
+
+
+@pytest.mark.parametrize("read", ["北西路12号", "城关镇河北省", "三北河北"])
+def test_no_province_in_reach_leaves_the_address_as_read(read: str) -> None:
+    assert correct(read) == read
+
+
 def test_specks_inside_an_address_are_dust() -> None:
     from idcard_ocr.normalize import join_address
 

@@ -90,11 +90,20 @@ def _level(code: str) -> int:
 def correct(address: str, area: str = "", read: Callable[[], Alternates] | None = None) -> str:
     """The address with its province, city and county names as the area table spells them (to break a tie
     between two names equally near: read, the recognizer's alternatives; area, the ID number's first six
-    digits)."""
+    digits).
+
+    An address begins with its province: one or two characters before a province's whole name are the 住址
+    label read as something else (三北河北省...), merged into the line where the label column is faint."""
     provinces, cities, counties = _tree()
     prov = _snap(address, 0, provinces, area, read)
     if prov is None:
-        return address
+        lead = next((i for i in range(1, 3) for _, name in provinces if address.startswith(name, i)), 0)
+        if not lead:
+            return address
+        address = address[lead:]
+        prov = _snap(address, 0, provinces, area, read)
+        if prov is None:
+            return address
     out, at, parent = prov[1], len(prov[1]), prov[0]
     if (city := _snap(address, at, cities.get(parent, []), area, read)) is not None:
         out, at, parent = out + city[1], at + len(city[1]), city[0]
