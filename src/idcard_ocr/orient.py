@@ -103,8 +103,8 @@ def hypotheses(card: np.ndarray, eng: Engine, lines: list[Line] | None = None,
         boxes = to_boxes(lines, flipped)
         keys: list[tuple[str, Box, str]] = []
         known: dict[int, tuple[str, float]] = {}
-        sure = True  # every line read this way up read with confidence, or one as a run of Chinese
-        prose = False
+        sure = True  # every line read this way up read with confidence
+        prose = False  # ... or one read as a run of Chinese with it
         # The widest line alone first: on most cards it is the number strip or a title.
         for chunk in (cand[:1], cand[1:_KEY_CANDIDATES], cand[_KEY_CANDIDATES:]):
             if not chunk:
